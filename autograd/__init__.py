@@ -1,0 +1,25 @@
+"""stepgrad's scalar autograd engine: Values that record a graph, and backward() through it."""
+
+from autograd.grad_mode import is_grad_enabled, no_grad
+from autograd.gradcheck import GradcheckError, gradcheck
+from autograd.graph import topological_order
+from autograd.trace import BackwardTrace, ParentStep, TraceStep, trace_backward
+from autograd.value import NonFiniteWarning, Op, Value, weighted_sum
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackwardTrace",
+    "ParentStep",
+    "TraceStep",
+    "trace_backward",
+    "GradcheckError",
+    "NonFiniteWarning",
+    "Op",
+    "Value",
+    "gradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "topological_order",
+    "weighted_sum",
+]

@@ -1,0 +1,31 @@
+"""Walking a recorded graph: every node an output depends on, in a stable topological order."""
+
+from __future__ import annotations
+
+from autograd.value import Value, _parents
+
+
+def topological_order(root: Value) -> list[Value]:
+    """All nodes that ``root`` depends on, leaves included, each after all of its parents.
+
+    The order is deterministic (depth-first, parents in operand order), so the same expression
+    gives the same list on every run; drawings and traces rely on that. ``root`` comes last.
+    Iterative, so graphs of any depth work at the default recursion limit.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"topological_order needs a Value, got {type(root).__name__}")
+    order: list[Value] = []
+    visited: set[int] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+        elif id(node) not in visited:
+            visited.add(id(node))
+            stack.append((node, True))
+            # reversed, so that the first parent is visited (and listed) first
+            for parent in reversed(_parents(node)):
+                if id(parent) not in visited:
+                    stack.append((parent, False))
+    return order

@@ -1,0 +1,1 @@
+"""viz: everything that shows: graph drawings, step-by-step traces and the command line."""

@@ -1,0 +1,152 @@
+"""The `stepgrad` command line: `stepgrad example ...` and `stepgrad graph ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from autograd import __version__
+
+EXAMPLES = ("2-2-1", "1-1-1", "softmax")
+FORMATS = ("text", "markdown", "json")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0.0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every `stepgrad` command."""
+    parser = argparse.ArgumentParser(
+        prog="stepgrad",
+        description="See backpropagation: step through the seed documents' worked examples "
+        "by hand, and draw computation graphs with every gradient on them.",
+    )
+    parser.add_argument("--version", action="version", version=f"stepgrad {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    example = commands.add_parser(
+        "example",
+        help="step through a worked example: forward pass, loss, deltas, gradients, update",
+        description="Print every number of a worked example with the formula that made it.",
+    )
+    example.add_argument(
+        "name",
+        nargs="?",
+        default="2-2-1",
+        choices=EXAMPLES,
+        help="which worked example (default: 2-2-1)",
+    )
+    example.add_argument("--format", default="text", choices=FORMATS, help="output format")
+    example.add_argument(
+        "--lr", type=_positive_float, default=None, help="learning rate (default: the seed's, 0.1)"
+    )
+    example.add_argument(
+        "--steps",
+        type=_non_negative_int,
+        default=5,
+        help="further training iterations whose loss is shown (default: 5)",
+    )
+    example.add_argument(
+        "--compare-seed",
+        action="store_true",
+        default=None,
+        help="show the seed's printed numbers beside the true ones (on by default for 2-2-1)",
+    )
+    example.add_argument(
+        "--no-compare-seed",
+        dest="compare_seed",
+        action="store_false",
+        help="do not show the seed's printed numbers",
+    )
+    example.add_argument(
+        "--quiz",
+        action="store_true",
+        help="ask for each number in turn and check your hand calculation",
+    )
+    example.add_argument(
+        "--tolerance",
+        type=_positive_float,
+        default=None,
+        help="quiz: how far off an answer may be and still count (default: 0.005 "
+        "relative or 0.0005 absolute)",
+    )
+    example.add_argument(
+        "--graph",
+        metavar="FILE",
+        default=None,
+        help="also write the annotated computation graph (.svg, .png, .pdf, .dot, "
+        "or .html for the step-by-step page)",
+    )
+
+    graph = commands.add_parser(
+        "graph",
+        help="draw the computation graph of a worked example, or its backward pass step by step",
+        description="Render an annotated computation graph with Graphviz.",
+    )
+    graph.add_argument(
+        "--example", default="2-2-1", choices=EXAMPLES, help="which worked example (default: 2-2-1)"
+    )
+    graph.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="output file: .svg, .png, .pdf or .dot; with --steps, .html",
+    )
+    graph.add_argument(
+        "--steps",
+        action="store_true",
+        help="one frame per chain-rule step, as a self-contained HTML page",
+    )
+    graph.add_argument(
+        "--rankdir",
+        default="LR",
+        choices=("LR", "TB", "RL", "BT"),
+        help="layout direction (default: LR, left to right)",
+    )
+    graph.add_argument("--collapse", action="store_true", help="draw each neuron as one box")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `stepgrad` console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        if args.command == "example":
+            from viz.explain import run_example_command
+
+            return run_example_command(args)
+        from viz.graph_command import run_graph_command
+
+        return run_graph_command(args)
+    except (ValueError, OSError, RuntimeError) as error:
+        # Expected failures (bad values, unwritable files, missing Graphviz) become one clear
+        # line and exit code 2, not a traceback.
+        print(f"stepgrad: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
