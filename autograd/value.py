@@ -462,54 +462,77 @@ def weighted_sum(
 # ---------------------------------------------------------------------------------------------
 
 
-def _order_for_backward(root: Value) -> list[Value]:
-    """The non-leaf nodes that root depends on, each after all of its parents; grads reset to 0.
+class _Pass:
+    """One backward pass over a graph: its nodes in order, and its leaves with their old grads."""
+
+    __slots__ = ("order", "leaves", "saved")
+
+    def __init__(self) -> None:
+        self.order: list[Value] = []  # non-leaf nodes, each after all of its parents
+        self.leaves: list[Value] = []  # each leaf once
+        self.saved: list[float] = []  # the leaves' grads before this pass
+
+    def restore_leaves(self) -> None:
+        for leaf, grad in zip(self.leaves, self.saved):
+            leaf.grad = grad
+
+
+_DONE = object()  # stack marker for _prepare_pass
+
+
+def _prepare_pass(root: Value) -> _Pass:
+    """Order the graph below root for the chain rule and set every grad in it to 0.0.
 
     Iterative depth-first search (no recursion limit). While it runs, a visited node's grad
-    holds None: non-leaf grads are reset on every pass anyway, so the mark costs no memory,
-    which is what keeps a node small. Leaves are left out: they need no chain-rule step.
+    holds None, so marking costs no memory (that keeps a node small): non-leaf grads are reset on
+    every pass anyway, and each leaf's old grad is saved to be added back at the end. Adding a
+    whole pass's gradient to the old one in a single step is what makes a second backward()
+    give exactly twice the first, to the last bit.
     """
-    order: list[Value] = []
-    if root._op is None:
-        return order
+    p = _Pass()
     # The stack holds nodes to expand, and _DONE markers each followed (below it) by a node
     # whose parents are all finished. Markers instead of (node, flag) pairs: no allocation per
     # node, which matters because each allocation of a tracked object advances the GC.
     stack: list[object] = [root]
-    push = stack.append
+    push, pop = stack.append, stack.pop
     try:
         while stack:
-            node = stack.pop()
+            node = pop()
             if node is _DONE:
-                order.append(stack.pop())
+                p.order.append(pop())
                 continue
-            if node.grad is None:  # already visited through another path
+            grad = node.grad
+            if grad is None:  # already visited through another path
                 continue
             node.grad = None
+            op = node._op
+            if op is None:
+                p.leaves.append(node)
+                p.saved.append(grad)
+                continue
             push(node)
             push(_DONE)
             # Parents read straight from the slots, not via _parents(): no tuple per node.
-            a, b = node._a, node._b
-            if node._op.arity == 0:
-                for parent in a:
-                    if parent._op is not None and parent.grad is not None:
-                        push(parent)
-                continue
-            if a._op is not None and a.grad is not None:
-                push(a)
-            if b is not None and b._op is not None and b.grad is not None:
-                push(b)
-    finally:
-        # Reset every node touched, even when interrupted, so no None is left behind.
-        for node in order:
+            if op.arity == 0:
+                stack.extend(node._a)
+            else:
+                push(node._a)
+                if node._b is not None:
+                    push(node._b)
+    except BaseException:
+        # Interrupted: put back what the user had, and leave no None behind.
+        p.restore_leaves()
+        for node in p.order:
             node.grad = 0.0
         for node in stack:
-            if node is not _DONE:
+            if node is not _DONE and node.grad is None:
                 node.grad = 0.0
-    return order
-
-
-_DONE = object()  # stack marker for _order_for_backward
+        raise
+    for node in p.order:
+        node.grad = 0.0
+    for leaf in p.leaves:
+        leaf.grad = 0.0
+    return p
 
 
 def backpropagate(
@@ -521,37 +544,42 @@ def backpropagate(
     before its gradient is passed to its parents (the step-by-step trace is built on it).
     Returns the non-leaf nodes in the order visited.
     """
-    order = _order_for_backward(root)
-    if order:
-        root.grad = 1.0
-    else:
-        root.grad += 1.0  # a leaf: accumulates like any other leaf
+    p = _prepare_pass(root)
+    order = p.order
+    order.reverse()
+    root.grad = 1.0
     # A running sum of every node's data and grad and every other contribution: NaN and inf
     # are absorbing, so one test at the end tells whether anything on the way was non-finite.
     check = 0.0
-    order.reverse()
-    for node in order:
-        g = node.grad
-        op = node._op
-        check += g + node.data
-        if on_step is None and op is ADD:
-            # ADD.local and MUL.local inlined: these two ops are most of any network's nodes,
-            # and skipping the call and the tuple makes backward about twice as fast.
-            node._a.grad += g
-            node._b.grad += g
-        elif on_step is None and op is MUL:
-            a, b = node._a, node._b
-            a.grad += b.data * g
-            b.grad += a.data * g
-        else:
-            parents = _parents(node)
-            local = op.local(node, *parents)
-            if on_step is not None:
-                on_step(node, local)
-            for parent, d in zip(parents, local):
-                c = d * g
-                parent.grad += c
-                check += c + parent.data
+    try:
+        for node in order:
+            g = node.grad
+            op = node._op
+            check += g + node.data
+            if on_step is None and op is ADD:
+                # ADD.local and MUL.local inlined: these two ops are most of any network's
+                # nodes, and skipping the call and the tuple makes backward twice as fast.
+                node._a.grad += g
+                node._b.grad += g
+            elif on_step is None and op is MUL:
+                a, b = node._a, node._b
+                a.grad += b.data * g
+                b.grad += a.data * g
+            else:
+                parents = _parents(node)
+                local = op.local(node, *parents)
+                if on_step is not None:
+                    on_step(node, local)
+                for parent, d in zip(parents, local):
+                    c = d * g
+                    parent.grad += c
+                    check += c + parent.data
+    except BaseException:
+        p.restore_leaves()
+        raise
+    for leaf, old in zip(p.leaves, p.saved):
+        check += leaf.data
+        leaf.grad = old + leaf.grad
     if not math.isfinite(check):
         _warn_non_finite(root, order)
     return order
