@@ -72,19 +72,6 @@ def _exp(x: float) -> float:
         return math.inf
 
 
-def _safe_div(a: float, b: float) -> float:
-    # Python raises on x/0.0 where IEEE gives +-inf or nan. A local derivative that is infinite
-    # (sqrt at 0, say) must reach backward() so that it can warn, not crash deep inside.
-    try:
-        return a / b
-    except ZeroDivisionError:
-        return (
-            math.nan
-            if a == 0.0 or math.isnan(a)
-            else math.copysign(math.inf, a) * math.copysign(1.0, b)
-        )
-
-
 ADD = Op("+", ("d(a+b)/da = 1", "d(a+b)/db = 1"), lambda out, a, b: _ONE_ONE)
 SUB = Op("-", ("d(a-b)/da = 1", "d(a-b)/db = -1"), lambda out, a, b: (1.0, -1.0))
 MUL = Op("*", ("d(a*b)/da = b", "d(a*b)/db = a"), lambda out, a, b: (b.data, a.data))
@@ -110,7 +97,12 @@ SIGMOID = Op(
 RELU = Op(
     "relu", ("d relu(x)/dx = 1 if x > 0 else 0",), lambda out, x: (1.0 if x.data > 0.0 else 0.0,)
 )
-SQRT = Op("sqrt", ("d sqrt(x)/dx = 1 / (2 sqrt(x))",), lambda out, x: (_safe_div(0.5, out.data),))
+SQRT = Op(
+    "sqrt",
+    ("d sqrt(x)/dx = 1 / (2 sqrt(x))",),
+    # Infinite at 0 (Python would raise on 0.5 / 0.0): backward() then warns instead of crashing.
+    lambda out, x: (0.5 / out.data if out.data != 0.0 else math.inf,),
+)
 ABS = Op(
     "abs",
     ("d |x|/dx = sign(x) (0 at x = 0)",),
