@@ -1,0 +1,176 @@
+"""Quiz mode: the learner works out each number of an example by hand and is told if it is right.
+
+Works at a terminal and from a pipe alike: it reads one line per answer with ``readline()``,
+flushes every prompt, re-asks after input that is not a number, and stops cleanly at end of
+input. Empty input or ``s`` skips a question, ``q`` quits; the last line is the score.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from typing import TextIO
+
+from viz.explain import (
+    MARK_RIGHT,
+    MARK_WRONG,
+    SECTION_TRAINING,
+    Explanation,
+    Quantity,
+    format_number,
+    given_lines,
+    seed_mark,
+    write_text,
+)
+
+DEFAULT_TOLERANCE = 0.005
+SKIP = "skip"
+QUIT = "quit"
+
+
+def is_close_enough(answer: float, true: float, tolerance: float = DEFAULT_TOLERANCE) -> bool:
+    """True if ``answer`` is within ``tolerance`` of ``true``, relative to it.
+
+    Near 0 a relative tolerance would demand every digit, so the allowance never drops below
+    ``tolerance * 0.1`` absolute: with the default 0.005, that is 0.5 % or 0.0005.
+    """
+    return abs(answer - true) <= tolerance * max(abs(true), 0.1)
+
+
+def parse_answer(text: str) -> float | str:
+    """A typed answer: a finite number, ``SKIP`` (empty, 's', 'skip') or ``QUIT`` ('q', 'quit').
+
+    Accepts the typographic minus sign "−" too. Raises ValueError for anything else.
+    """
+    word = text.strip().lower()
+    if word in ("", "s", "skip"):
+        return SKIP
+    if word in ("q", "quit", "exit"):
+        return QUIT
+    try:
+        number = float(word.replace("−", "-"))
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{text.strip()!r} is not a finite number")
+    return number
+
+
+@dataclass
+class QuizResult:
+    """How the quiz went: counts of right, wrong and skipped answers out of ``total`` questions."""
+
+    total: int
+    right: int = 0
+    wrong: int = 0
+    skipped: int = 0
+    stopped_early: bool = False  # 'q' or end of input before the last question
+
+    @property
+    def asked(self) -> int:
+        return self.right + self.wrong + self.skipped
+
+    def summary(self) -> str:
+        text = (
+            f"Score: {self.right} of {self.total} right ({self.wrong} wrong, "
+            f"{self.skipped} skipped"
+        )
+        if self.asked < self.total:
+            text += f", {self.total - self.asked} not asked"
+        return text + ")."
+
+
+def quiz_questions(explanation: Explanation) -> list[Quantity]:
+    """The numbers the quiz asks for: everything up to the updated parameters.
+
+    The losses of later training iterations are left out: each would need a whole new
+    forward pass by hand.
+    """
+    return [q for q in explanation.quantities if q.section != SECTION_TRAINING]
+
+
+def _say(out: TextIO, text: str = "", end: str = "\n") -> None:
+    # flushed every time: a prompt must show before readline() waits, also through a pipe
+    write_text(out, text + end)
+
+
+def _intro(explanation: Explanation, tolerance: float, total: int, out: TextIO) -> None:
+    ex = explanation.example
+    _say(out, f"Quiz: worked example {ex.name}: {ex.title}")
+    for note in explanation.notes:
+        _say(out, f"  {note}")
+    _say(out, "Given:")
+    for line in given_lines(explanation):
+        _say(out, f"  {line}")
+    _say(
+        out,
+        f"{total} numbers to compute by hand, in order. An answer counts as right within "
+        f"{tolerance:g} of the true value, relative (at least {tolerance * 0.1:g} absolute). "
+        "Type a number; press Enter or type s to skip, q to quit.",
+    )
+
+
+def _ask(q: Quantity, index: int, total: int, stdin: TextIO, out: TextIO) -> float | str | None:
+    """Ask until a usable answer arrives; None at end of input."""
+    while True:
+        _say(out, f"[{index}/{total}] {q.symbol} = ? ", end="")
+        line = stdin.readline()
+        if line == "":  # end of input (an empty answer would be "\n")
+            _say(out)
+            return None
+        try:
+            return parse_answer(line)
+        except ValueError as error:
+            _say(out, f"  {error}: type a number, s to skip or q to quit.")
+
+
+def run_quiz(
+    explanation: Explanation,
+    tolerance: float | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> QuizResult:
+    """Ask for each number of ``explanation`` in turn; after each answer show the solution.
+
+    ``tolerance``: relative tolerance (see :func:`is_close_enough`), default 0.005.
+    ``stdin``/``stdout`` default to the process's streams, looked up at call time so that
+    tests and pipes can replace them.
+    """
+    if tolerance is None:
+        tolerance = DEFAULT_TOLERANCE
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)):
+        raise TypeError(f"tolerance must be a number, got {type(tolerance).__name__}")
+    if not (tolerance > 0.0 and math.isfinite(tolerance)):
+        raise ValueError(f"tolerance must be a positive finite number, got {tolerance!r}")
+    stdin = sys.stdin if stdin is None else stdin
+    out = sys.stdout if stdout is None else stdout
+
+    questions = quiz_questions(explanation)
+    result = QuizResult(total=len(questions))
+    _intro(explanation, tolerance, len(questions), out)
+    section = None
+    for index, q in enumerate(questions, start=1):
+        if q.section != section:
+            section = q.section
+            _say(out, f"\n{section}")
+        answer = _ask(q, index, len(questions), stdin, out)
+        if answer is None or answer == QUIT:
+            result.stopped_early = True
+            _say(out, "End of input: stopping the quiz." if answer is None else "Quitting.")
+            break
+        if answer == SKIP:
+            result.skipped += 1
+            _say(out, "  skipped.")
+        elif is_close_enough(answer, q.value, tolerance):
+            result.right += 1
+            _say(out, f"  {MARK_RIGHT} right.")
+        else:
+            result.wrong += 1
+            _say(out, f"  {MARK_WRONG} wrong: you said {format_number(answer)}.")
+        _say(out, f"  {q.line()}")
+        if q.seed is not None:
+            _say(out, f"  {seed_mark(q.seed, explanation.loss_symbol)}")
+    _say(out, "")
+    _say(out, result.summary())
+    return result
