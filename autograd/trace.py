@@ -39,19 +39,26 @@ class TraceStep:
     def formula(self) -> str:
         """The step as text, one line per parent, with the numbers filled in, e.g.::
 
-        z2 = +(...) = 1.09142, grad 0.0188
-          grad(a1[0]) += ∂z2/∂a1[0] × grad(z2) = 0.6 × -0.0193 = -0.0116   [d(a*b)/db = a]
+        z2 (+) = 1.09142, grad -0.0193257
+          grad(b2) += ∂z2/∂b2 × grad(z2) = 1 × -0.0193257 = -0.0193257 → -0.0193257   [...]
         """
         name = _name(self.node)
-        lines = [f"{name} = {self.op}(...) = {self.data:.6g}, grad {self.grad:.6g}"]
+        lines = [f"{name} ({self.op}) = {self.data:.6g}, grad {self.grad:.6g}"]
         for p in self.parents:
             pname = _name(p.node)
             lines.append(
-                f"  grad({pname}) += ∂{name}/∂{pname} × grad({name}) = "
+                f"  grad({pname}) += ∂{_grouped(name)}/∂{_grouped(pname)} × grad({name}) = "
                 f"{p.local_grad:.6g} × {self.grad:.6g} = {p.contribution:.6g}"
                 f" → {p.grad_after:.6g}   [{p.rule}]"
             )
         return "\n".join(lines)
+
+
+def _grouped(name: str) -> str:
+    # "∂a*b + c/∂a*b" is unreadable; "∂(a*b + c)/∂(a*b)" is not.
+    return (
+        name if name.replace("[", "").replace("]", "").replace("_", "").isalnum() else f"({name})"
+    )
 
 
 @dataclass(frozen=True)

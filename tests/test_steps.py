@@ -153,7 +153,7 @@ def test_html_page_is_self_contained_with_stable_ids(tmp_path):
     assert "step 1 of 17" in page
     # the first formula is in the page itself (readable without JavaScript)
     formula = re.search(r'<pre id="formula">(.*?)</pre>', page, re.S).group(1)
-    assert formula.startswith("loss = ") and "t - y_hat" in formula
+    assert formula.startswith("loss (**2) = ") and "t - y_hat" in formula
 
 
 def test_missing_dot_keeps_the_graph_source(tmp_path, monkeypatch):

@@ -68,17 +68,17 @@ def test_next_twice_moves_highlight_and_formula(browser, page_url):
     counter, formula, highlighted = state(browser)
     # the chain rule starts at loss, then t - y_hat, then y_hat (the only way back)
     assert counter == "step 1 of 17" and highlighted == ["loss"]
-    assert formula.startswith("loss = ")
+    assert formula.startswith("loss (**2) = ")
     assert not browser.find_element(By.ID, "prev").is_enabled()
     next_button = browser.find_element(By.ID, "next")
     next_button.click()
     counter, second_formula, highlighted = state(browser)
     assert counter == "step 2 of 17" and highlighted == ["t - y_hat"]
-    assert second_formula.startswith("t - y_hat = ") and second_formula != formula
+    assert second_formula.startswith("t - y_hat (-) = ") and second_formula != formula
     next_button.click()
     counter, third_formula, highlighted = state(browser)
     assert counter == "step 3 of 17" and highlighted == ["y_hat"]
-    assert third_formula.startswith("y_hat = sigmoid") and "grad(z2)" in third_formula
+    assert third_formula.startswith("y_hat (sigmoid) = ") and "grad(z2)" in third_formula
     assert len(browser.find_elements(By.CSS_SELECTOR, "#frames .frame:not([hidden])")) == 1
 
 
