@@ -288,11 +288,12 @@ def test_graph_option_with_html_writes_the_step_page_and_keeps_json_clean(capsys
     assert path.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
 
 
-def test_graph_option_without_the_drawing_module_is_a_clear_error(capsys, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "viz.render", None)  # makes `import viz.render` fail
+def test_graph_option_without_graphviz_says_how_to_install_it(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no `dot` anywhere on PATH
     code, _, err = run_cli(capsys, "1-1-1", "--graph", str(tmp_path / "g.svg"))
     assert code == 2
-    assert "needs viz.render" in err
+    assert "apt-get install graphviz" in err
+    assert (tmp_path / "g.dot").exists()  # the DOT source is kept
 
 
 # ---------------------------------------------------------------------------------------------

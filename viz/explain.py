@@ -29,6 +29,7 @@ from nn.examples import (
     WRONG_ARITHMETIC,
     Example,
     SeedComparison,
+    build_example,
     compare_with_seed,
     engine_values,
     first_seed_error,
@@ -661,29 +662,10 @@ def write_graph(name: str, path: str, lr: float | None = None) -> None:
     pass itself; anything else: one drawing with every gradient (``viz.render.render``), after
     one backward pass.
     """
-    from nn.examples import build_example
+    from viz.graph_command import write_example_graph  # needs Graphviz: only when asked for
 
     _check_graph_path(path)
-    example = build_example(name, lr=lr)
-    if path.lower().endswith((".html", ".htm")):
-        try:
-            from viz.steps import write_steps_html
-        except ImportError as error:
-            raise RuntimeError(
-                f"--graph {path}: the step-by-step page needs viz.steps, which could not be "
-                f"imported ({error})"
-            ) from error
-        write_steps_html(example.loss, path)
-    else:
-        try:
-            from viz.render import render
-        except ImportError as error:
-            raise RuntimeError(
-                f"--graph {path}: drawing the graph needs viz.render, which could not be "
-                f"imported ({error})"
-            ) from error
-        example.loss.backward()
-        render(example.loss, path)
+    write_example_graph(build_example(name, lr=lr), path)
 
 
 # ---------------------------------------------------------------------------------------------

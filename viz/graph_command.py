@@ -34,23 +34,32 @@ def run_graph_command(args: argparse.Namespace) -> int:
             f"{', '.join(FORMATS)} instead of {args.output!r}"
         )
     example = build_example(args.example)
-    options = {
-        "rankdir": args.rankdir,
-        "names": example_parameter_names(example),
-        "collapse": bool(args.collapse),
-    }
-    if args.steps and suffix:
-        write_steps_html(example.loss, output, **options)
-        what = "step-by-step page"
-    elif args.steps:
-        paths = write_step_svgs(example.loss, output, **options)
-        what = f"{len(paths)} step SVGs"
-    else:
-        example.loss.backward()
-        render(example.loss, output, **options)
-        what = "graph"
+    what = write_example_graph(
+        example, output, steps=args.steps, rankdir=args.rankdir, collapse=bool(args.collapse)
+    )
     print(f"wrote {output} ({what} of the {example.name} example: {example.title})")
     return 0
+
+
+def write_example_graph(
+    example: Example, output: str | Path, steps: bool = False, **draw_options: object
+) -> str:
+    """Draw a worked example with its neurons named and grouped; returns what was written.
+
+    An ``.html`` output is the step-by-step page; with ``steps`` and no extension, a directory of
+    step SVGs; anything else one graph after a backward pass (format by extension).
+    """
+    output = Path(output)
+    options = {"names": example_parameter_names(example), **draw_options}
+    if output.suffix.lower() in (".html", ".htm"):
+        write_steps_html(example.loss, output, **options)
+        return "step-by-step page"
+    if steps:
+        paths = write_step_svgs(example.loss, output, **options)
+        return f"{len(paths)} step SVGs"
+    example.loss.backward()
+    render(example.loss, output, **options)
+    return "graph"
 
 
 def example_parameter_names(example: Example) -> list[tuple[str, Value]]:
