@@ -1,0 +1,517 @@
+"""Neuron, Layer and MLP built from Values, so that every weight gets a gradient from backward()."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd import Value, weighted_sum
+from nn.activations import ACTIVATIONS, check_activation, softmax
+from nn.module import Module, read_model_file
+
+
+def init_limit(activation: str, nin: int, nout: int) -> float:
+    """Half-width of the uniform distribution the initial weights are drawn from.
+
+    He-like for relu-type units (sqrt(6 / nin): keeps the variance of activations through layers
+    whose units are off half the time), Glorot/Xavier for the rest (sqrt(6 / (nin + nout))).
+    """
+    if activation in ("relu", "leaky_relu"):
+        return math.sqrt(6.0 / nin)
+    return math.sqrt(6.0 / (nin + nout))
+
+
+def _make_rng(seed: int | None, rng: np.random.Generator | None) -> np.random.Generator:
+    if rng is not None:
+        return rng
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"seed must be an int or None, got {type(seed).__name__} {seed!r}")
+    return np.random.default_rng(seed)
+
+
+def _check_size(n: object, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"{what} must be a positive int, got {n!r}")
+    return int(n)
+
+
+def _check_input(x: object, nin: int, who: str) -> list[Value | float]:
+    """The input as a list of numbers/Values, or a clear error (length, type, NaN)."""
+    if isinstance(x, np.ndarray):
+        if x.ndim != 1:
+            raise ValueError(
+                f"{who} expects one sample: a 1-D input of {nin} numbers, got shape {x.shape}"
+            )
+        x = x.tolist()
+    elif (
+        isinstance(x, (Value, numbers.Number)) or not isinstance(x, Sequence) or isinstance(x, str)
+    ):
+        raise TypeError(f"{who} expects a list of {nin} numbers, got {type(x).__name__} {x!r}")
+    if len(x) != nin:
+        raise ValueError(f"{who} expects {nin} inputs, got {len(x)}")
+    for i, xi in enumerate(x):
+        if isinstance(xi, Value):
+            number = xi.data
+        elif isinstance(xi, numbers.Real) and not isinstance(xi, bool):
+            number = xi
+        else:
+            raise TypeError(
+                f"{who} input x[{i}] must be a number or Value, got {type(xi).__name__} {xi!r}"
+            )
+        if not math.isfinite(number):
+            raise ValueError(f"{who} input x[{i}] is {number!r}: inputs must be finite numbers")
+    return list(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Neuron
+# ---------------------------------------------------------------------------------------------
+
+
+class Neuron(Module):
+    """One unit: ``activation(b + w_0*x_0 + ... + w_{n-1}*x_{n-1})``.
+
+    Parameters are ``w`` (a list of ``nin`` Values) and ``b`` (a Value), in that order.
+
+    By default the sum is built like micrograd's ``sum((wi*xi for ...), b)``: starting from b,
+    one ``*`` and one ``+`` node per input, so every product is visible in a drawing and the
+    numbers match micrograd bit for bit. With ``fused=True`` the sum is one
+    ``weighted_sum(w, x, b)`` node: same values (up to rounding order), far fewer nodes, much
+    faster to train.
+
+    Weights are drawn uniformly from +-``limit`` (default: :func:`init_limit` for one output) with
+    a NumPy Generator made from ``seed`` (or the shared ``rng`` a Layer passes in); b starts at 0.
+    """
+
+    _fields = ("w", "b")
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str = "tanh",
+        *,
+        seed: int | None = 0,
+        fused: bool = False,
+        rng: np.random.Generator | None = None,
+        limit: float | None = None,
+    ) -> None:
+        self.nin = _check_size(nin, "Neuron nin")
+        self.activation = check_activation(activation)
+        self.fused = bool(fused)
+        rng = _make_rng(seed, rng)
+        limit = init_limit(self.activation, self.nin, 1) if limit is None else limit
+        self.w = [Value(float(v)) for v in rng.uniform(-limit, limit, size=self.nin)]
+        self.b = Value(0.0)
+        self._act = ACTIVATIONS[self.activation]
+        self._name_nodes("z", "a")
+        self.label_parameters()
+
+    def _name_nodes(self, z_label: str, a_label: str) -> None:
+        # Labels for the nodes this neuron creates on each call, so drawings read "z1[0]", "a1[0]".
+        self._z_label = z_label
+        self._a_label = a_label
+
+    def __call__(self, x: Sequence[Value | float]) -> Value:
+        """The neuron's output Value for one input sample (a list of ``nin`` numbers or Values)."""
+        return self._forward(_check_input(x, self.nin, "Neuron"))
+
+    def _forward(self, x: Sequence[Value | float]) -> Value:
+        if self.fused:
+            z = weighted_sum(self.w, x, self.b)
+        else:
+            z = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        z.label = self._z_label
+        a = self._act(z)
+        if a is not z:
+            a.label = self._a_label
+        return a
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin}, activation={self.activation!r})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer
+# ---------------------------------------------------------------------------------------------
+
+
+class Layer(Module):
+    """``nout`` neurons that all see the same ``nin`` inputs; calling it returns a list of Values.
+
+    The result is always a list, even for one neuron (micrograd returns a bare Value then, which
+    breaks code that indexes the output). ``activation="softmax"`` makes the neurons linear and
+    applies :func:`nn.activations.softmax` across the layer's outputs.
+    """
+
+    _fields = ("neurons",)
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "tanh",
+        *,
+        seed: int | None = 0,
+        fused: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        self.nin = _check_size(nin, "Layer nin")
+        self.nout = _check_size(nout, "Layer nout")
+        self.activation = check_activation(activation, allow_softmax=True)
+        self._softmax = self.activation == "softmax"
+        if self._softmax and self.nout < 2:
+            raise ValueError(
+                "softmax over a single output is always 1 (no gradient); use 'sigmoid' for one "
+                "output or give the layer at least 2 outputs"
+            )
+        rng = _make_rng(seed, rng)
+        unit = "linear" if self._softmax else self.activation
+        limit = init_limit(self.activation, self.nin, self.nout)
+        self.neurons = [
+            Neuron(self.nin, unit, fused=fused, rng=rng, limit=limit) for _ in range(self.nout)
+        ]
+        self._name_nodes("")
+        self.label_parameters()
+
+    def _name_nodes(self, layer_number: str) -> None:
+        self._a_labels = [f"a{layer_number}[{j}]" for j in range(self.nout)]
+        for j, neuron in enumerate(self.neurons):
+            neuron._name_nodes(f"z{layer_number}[{j}]", f"a{layer_number}[{j}]")
+
+    @property
+    def fused(self) -> bool:
+        """Whether the neurons use one fused weighted-sum node (settable)."""
+        return self.neurons[0].fused
+
+    @fused.setter
+    def fused(self, value: bool) -> None:
+        for neuron in self.neurons:
+            neuron.fused = bool(value)
+
+    def __call__(self, x: Sequence[Value | float]) -> list[Value]:
+        """The layer's outputs (a list of ``nout`` Values) for one input sample."""
+        return self._forward(_check_input(x, self.nin, "Layer"))
+
+    def _forward(self, x: Sequence[Value | float]) -> list[Value]:
+        out = [neuron._forward(x) for neuron in self.neurons]
+        if self._softmax:
+            out = softmax(out)
+            for a, label in zip(out, self._a_labels):
+                a.label = label
+        return out
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
+
+
+# ---------------------------------------------------------------------------------------------
+# MLP
+# ---------------------------------------------------------------------------------------------
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``MLP(nin, [sizes...])`` stacks Layers of the given sizes.
+
+    ``activation`` is used by every hidden layer, ``output_activation`` by the last one
+    ("linear", "sigmoid", "tanh", "relu", "leaky_relu", or "softmax" across the output layer).
+    Calling the model on one sample (``nin`` numbers or Values) returns a list of Values, one per
+    output unit, always a list. Node labels follow the seeds' notation: ``z1[0]``, ``a1[0]`` for
+    layer 1 (the first hidden layer), ..., and the input leaves are ``x[0]``, ``x[1]``, ...
+
+    Parameters are ordered per layer, per neuron: ``w_0 .. w_{n-1}`` then ``b``, exactly as in
+    micrograd, so ``for p, q in zip(model.parameters(), micrograd_mlp.parameters())`` pairs them
+    up (see :meth:`copy_from`). Initial weights come from a NumPy Generator seeded with ``seed``
+    (``seed=None`` for fresh randomness); biases start at 0.
+
+    ``fused=True`` builds one ``weighted_sum`` node per neuron instead of a ``*`` and a ``+``
+    per weight: the same numbers, several times faster. It can be switched later
+    (``model.fused = True``).
+
+    To set exact weights, use :meth:`from_weights` / :meth:`set_weights`.
+    """
+
+    _fields = ("layers",)
+
+    def __init__(
+        self,
+        nin: int,
+        sizes: Sequence[int],
+        activation: str = "tanh",
+        output_activation: str = "linear",
+        *,
+        seed: int | None = 0,
+        fused: bool = False,
+    ) -> None:
+        self.nin = _check_size(nin, "MLP nin")
+        if isinstance(sizes, numbers.Integral) or not isinstance(sizes, Sequence) or not sizes:
+            raise ValueError(
+                f"MLP sizes must be a non-empty list of layer sizes (e.g. [16, 1]), got {sizes!r}"
+            )
+        self.sizes = [_check_size(n, f"MLP layer size sizes[{i}]") for i, n in enumerate(sizes)]
+        self.activation = check_activation(activation)
+        self.output_activation = check_activation(output_activation, allow_softmax=True)
+        rng = _make_rng(seed, None)
+        widths = [self.nin, *self.sizes]
+        last = len(self.sizes) - 1
+        self.layers = [
+            Layer(
+                widths[i],
+                widths[i + 1],
+                self.output_activation if i == last else self.activation,
+                fused=fused,
+                rng=rng,
+            )
+            for i in range(len(self.sizes))
+        ]
+        for i, layer in enumerate(self.layers):
+            layer._name_nodes(str(i + 1))
+        self._input_labels = [f"x[{i}]" for i in range(self.nin)]
+        self.label_parameters()
+
+    @property
+    def activations(self) -> list[str]:
+        """The activation name of each layer, first hidden layer first."""
+        return [layer.activation for layer in self.layers]
+
+    @property
+    def fused(self) -> bool:
+        """Whether neurons use one fused weighted-sum node each (settable)."""
+        return self.layers[0].fused
+
+    @fused.setter
+    def fused(self, value: bool) -> None:
+        for layer in self.layers:
+            layer.fused = value
+
+    def __call__(self, x: Sequence[Value | float]) -> list[Value]:
+        """The output Values for one sample ``x`` (a list or 1-D array of ``nin`` numbers/Values).
+
+        Plain numbers become leaf Values labelled ``x[i]``; Values are used as they are (so a
+        gradient with respect to the input can be read from them).
+        """
+        x = _check_input(x, self.nin, "MLP")
+        x = [
+            xi if isinstance(xi, Value) else Value(float(xi), label)
+            for xi, label in zip(x, self._input_labels)
+        ]
+        for layer in self.layers:
+            x = layer._forward(x)
+        return x
+
+    def __repr__(self) -> str:
+        return (
+            f"MLP({self.nin}, {self.sizes}, activation={self.activation!r}, "
+            f"output_activation={self.output_activation!r}, fused={self.fused})"
+        )
+
+    # -- exact weights -------------------------------------------------------------------------
+
+    @classmethod
+    def from_weights(
+        cls,
+        weights: Sequence[Any],
+        biases: Sequence[Any],
+        activation: str = "tanh",
+        output_activation: str = "linear",
+        *,
+        fused: bool = False,
+    ) -> MLP:
+        """Build an MLP with exactly these weights: a table per layer, indexed ``[input][output]``.
+
+        ``weights[l][i][j]`` is the weight from input ``i`` of layer ``l+1`` to its unit ``j``, so
+        unit j computes ``z_j = sum_i x_i * W[i][j] + b_j``: the orientation in which the seeds
+        write their sums (it is the transpose of seed 003's ``W^(l)``, which is [output][input]).
+        A layer with a single unit may give its weights as a flat list (one per input) and its bias
+        as a plain number. The seeds' 2-2-1 network::
+
+            MLP.from_weights([[[0.5, 0.3], [0.2, 0.4]], [0.6, 0.7]], [[0.1, 0.2], 0.3],
+                             activation="sigmoid", output_activation="sigmoid")
+
+        Shapes are checked layer by layer; an error names the layer and the expected and given
+        shapes.
+        """
+        matrices, vectors = _parse_weights(weights, biases)
+        nin = matrices[0].shape[0]
+        sizes = [m.shape[1] for m in matrices]
+        model = cls(nin, sizes, activation, output_activation, seed=0, fused=fused)
+        model._assign(matrices, vectors)
+        return model
+
+    def set_weights(self, weights: Sequence[Any], biases: Sequence[Any]) -> None:
+        """Set all weights and biases in place (same orientation as :meth:`from_weights`).
+
+        Every shape is checked against this model before anything is written.
+        """
+        matrices, vectors = _parse_weights(weights, biases)
+        if len(matrices) != len(self.layers):
+            raise ValueError(
+                f"this MLP has {len(self.layers)} layers, got weights for {len(matrices)}"
+            )
+        for n, (m, layer) in enumerate(zip(matrices, self.layers), start=1):
+            if m.shape != (layer.nin, layer.nout):
+                raise ValueError(
+                    f"layer {n}: expected weights of shape ({layer.nin}, {layer.nout}) "
+                    f"[inputs, units], got {m.shape}"
+                )
+        self._assign(matrices, vectors)
+
+    def weights_and_biases(self) -> tuple[list[list[list[float]]], list[list[float]]]:
+        """The inverse of :meth:`set_weights`: per layer, W as [input][output] lists, and b."""
+        weights = [
+            [[n.w[i].data for n in layer.neurons] for i in range(layer.nin)]
+            for layer in self.layers
+        ]
+        biases = [[n.b.data for n in layer.neurons] for layer in self.layers]
+        return weights, biases
+
+    def _assign(self, matrices: list[np.ndarray], vectors: list[np.ndarray]) -> None:
+        for layer, m, v in zip(self.layers, matrices, vectors):
+            rows, bias = m.T.tolist(), v.tolist()  # .tolist() gives exact Python floats
+            for neuron, w_row, b in zip(layer.neurons, rows, bias):
+                for p, value in zip(neuron.w, w_row):
+                    p.data = value
+                neuron.b.data = b
+
+    def copy_from(self, other: Any) -> None:
+        """Copy parameter values from any model whose ``parameters()`` have ``.data`` (e.g.
+        micrograd's MLP, whose parameter order is the same), after checking count and values."""
+        theirs = list(other.parameters())
+        mine = self.parameters()
+        if len(theirs) != len(mine):
+            raise ValueError(
+                f"cannot copy: the other model has {len(theirs)} parameters, this {self!r} has "
+                f"{len(mine)}"
+            )
+        values = []
+        for (name, _), q in zip(self.named_parameters(), theirs):
+            data = getattr(q, "data", q)
+            if isinstance(data, bool) or not isinstance(data, numbers.Real):
+                raise TypeError(f"cannot copy into {name!r}: got {type(data).__name__} {data!r}")
+            if not math.isfinite(data):
+                raise ValueError(f"cannot copy into {name!r}: the value is {data!r}")
+            values.append(float(data))
+        for p, value in zip(mine, values):
+            p.data = value
+
+    # -- saving --------------------------------------------------------------------------------
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments that rebuild this architecture (saved with the weights)."""
+        return {
+            "nin": self.nin,
+            "sizes": list(self.sizes),
+            "activation": self.activation,
+            "output_activation": self.output_activation,
+        }
+
+    @classmethod
+    def from_file(cls, path: str, *, fused: bool = False) -> MLP:
+        """Build the MLP stored in a file written by ``save`` (architecture and weights)."""
+        document = read_model_file(path)
+        config = document.get("config")
+        if document["class"] != cls.__name__ or not isinstance(config, dict):
+            raise ValueError(f"{path} does not hold an MLP configuration")
+        try:
+            model = cls(
+                config["nin"],
+                config["sizes"],
+                config["activation"],
+                config["output_activation"],
+                fused=fused,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path} has a damaged MLP configuration: {error}") from None
+        model.load_state_dict(document["state"])
+        return model
+
+    def _check_config(self, config: Any, source: str) -> None:
+        mine = self.config()
+        if not isinstance(config, dict):
+            raise ValueError(f"{source} has a damaged configuration; the model was left unchanged")
+        if config.get("nin") != mine["nin"] or config.get("sizes") != mine["sizes"]:
+            raise ValueError(
+                f"{source} holds an MLP of shape {config.get('nin')} -> {config.get('sizes')}, "
+                f"but this model is {mine['nin']} -> {mine['sizes']}; the model was left unchanged"
+            )
+        for key in ("activation", "output_activation"):
+            if config.get(key) != mine[key]:
+                raise ValueError(
+                    f"{source} was saved with {key}={config.get(key)!r}, this model uses "
+                    f"{mine[key]!r}; the model was left unchanged"
+                )
+
+    def _describe_mismatch(self, state: Any, missing: list[str], unexpected: list[str]) -> str:
+        message = super()._describe_mismatch(state, missing, unexpected)
+        theirs = _shape_from_names(state)
+        if theirs:
+            mine = [(layer.nin, layer.nout) for layer in self.layers]
+            message += f" (state has layer shapes {theirs}, this model {mine} as (inputs, units))"
+        return message
+
+
+def _shape_from_names(names: Any) -> list[tuple[int, int]]:
+    """(inputs, units) per layer read off names like 'layers.0.neurons.1.w.0' ([] if unreadable)."""
+    shapes: dict[int, list[int]] = {}
+    for name in names:
+        parts = str(name).split(".")
+        if len(parts) == 6 and parts[0] == "layers" and parts[2] == "neurons" and parts[4] == "w":
+            try:
+                layer, unit, i = int(parts[1]), int(parts[3]), int(parts[5])
+            except ValueError:
+                return []
+            nin, nout = shapes.get(layer, [0, 0])
+            shapes[layer] = [max(nin, i + 1), max(nout, unit + 1)]
+    return [tuple(shapes[k]) for k in sorted(shapes)]
+
+
+def _parse_weights(
+    weights: Sequence[Any], biases: Sequence[Any]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Turn per-layer weight tables and biases into float arrays, checking every shape.
+
+    Returns matrices of shape (inputs, units) and bias vectors of shape (units,).
+    """
+    if not isinstance(weights, Sequence) or not isinstance(biases, Sequence) or not weights:
+        raise TypeError("weights and biases must be lists with one entry per layer")
+    if len(weights) != len(biases):
+        raise ValueError(f"got weights for {len(weights)} layers but biases for {len(biases)}")
+    matrices, vectors = [], []
+    for n, (w, b) in enumerate(zip(weights, biases), start=1):
+        where = f"layer {n} (weights[{n - 1}])"
+        m = _as_float_array(w, where)
+        if m.ndim == 1:
+            m = m.reshape(-1, 1)  # a flat list: the weights of a single unit, one per input
+        if m.ndim != 2 or m.size == 0:
+            raise ValueError(
+                f"{where}: expected a table [inputs][units] (or a flat list for one unit), "
+                f"got shape {m.shape}"
+            )
+        if matrices and m.shape[0] != matrices[-1].shape[1]:
+            raise ValueError(
+                f"{where}: expected {matrices[-1].shape[1]} rows (one per input: layer {n - 1} "
+                f"has {matrices[-1].shape[1]} units), got shape {m.shape}"
+            )
+        where_b = f"layer {n} (biases[{n - 1}])"
+        v = _as_float_array(b, where_b).reshape(-1)
+        if v.shape != (m.shape[1],):
+            raise ValueError(
+                f"{where_b}: expected {m.shape[1]} biases (one per unit of weights shape "
+                f"{m.shape}), got {v.size}"
+            )
+        matrices.append(m)
+        vectors.append(v)
+    return matrices, vectors
+
+
+def _as_float_array(data: Any, where: str) -> np.ndarray:
+    try:
+        array = np.asarray(data, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} is not a rectangular table of numbers: {data!r}") from None
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{where} contains a non-finite number: {data!r}")
+    return array

@@ -1,0 +1,338 @@
+"""Training loop: `fit` a model on arrays in mini-batches, `predict` with it, measure accuracy."""
+
+# ruff: noqa: N803, N806 - X (capital) is the usual name for a data matrix, as in the brief
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import numpy as np
+
+from autograd import Value, no_grad
+from nn.losses import LABEL_LOSSES, LOSSES, get_loss, l2_penalty
+from nn.module import Module
+from nn.optim import Optimizer, make_optimizer
+
+DEFAULT_LR = {"sgd": 0.1, "adam": 0.01}
+
+
+@dataclass
+class History:
+    """What ``fit`` measured, one entry per epoch.
+
+    ``loss`` is the mean training loss over the epoch's samples (including the L2 term if any);
+    ``accuracy`` the fraction of training samples classified correctly during the epoch, measured
+    on the outputs each mini-batch produced before its update (``None`` when the targets are
+    not class labels). ``history["loss"]`` works too.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float | None] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> list[Any]:
+        if key not in ("loss", "accuracy"):
+            raise KeyError(f"History has 'loss' and 'accuracy', not {key!r}")
+        return getattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking arrays
+# ---------------------------------------------------------------------------------------------
+
+
+def _nin_nout(model: Module) -> tuple[int, int]:
+    try:
+        return model.nin, model.layers[-1].nout
+    except AttributeError:
+        raise TypeError(
+            f"expected an nn.MLP-like model (with nin and layers), got {type(model).__name__}"
+        ) from None
+
+
+def check_inputs(model: Module, X: Any) -> np.ndarray:
+    """X as a float array (n, nin), or a clear error about its shape or a NaN in it."""
+    nin, _ = _nin_nout(model)
+    try:
+        X = np.asarray(X, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("X must be a rectangular table of numbers (n samples x nin)") from None
+    if X.ndim == 1 and nin == 1:
+        X = X.reshape(-1, 1)
+    if X.ndim != 2 or X.shape[1] != nin:
+        raise ValueError(
+            f"X must have shape (n, {nin}) for a model with {nin} inputs, got {X.shape}"
+        )
+    if X.shape[0] == 0:
+        raise ValueError("X holds no samples")
+    bad = np.argwhere(~np.isfinite(X))
+    if bad.size:
+        i, j = bad[0]
+        raise ValueError(f"X[{i}, {j}] is {float(X[i, j])!r}: the data must not contain NaN or inf")
+    return X
+
+
+def _targets(y: Any, n: int, nout: int, loss_name: str | None) -> list[Any]:
+    """y as a list with one target per sample, shaped as the loss functions expect."""
+    y = np.asarray(y)
+    if y.shape[:1] != (n,):
+        raise ValueError(f"y must have one target per sample ({n}), got shape {y.shape}")
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"y must hold numbers, got dtype {y.dtype}")
+    if y.dtype.kind == "f":
+        bad = np.argwhere(~np.isfinite(y))
+        if bad.size:
+            raise ValueError(
+                f"y[{', '.join(map(str, bad[0]))}] is not finite: targets must not be NaN or inf"
+            )
+    if loss_name in LABEL_LOSSES:
+        if y.ndim != 1:
+            raise ValueError(f"{loss_name} needs class labels y of shape (n,), got {y.shape}")
+        return [int(t) if float(t).is_integer() else float(t) for t in y.tolist()]
+    if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and nout == 1):
+        return [float(t) for t in y.reshape(-1).tolist()]
+    if y.ndim == 2:
+        return [[float(t) for t in row] for row in y.tolist()]
+    raise ValueError(f"y must have shape (n,) or (n, {nout}), got {y.shape}")
+
+
+def _check_targets(loss: Callable[..., Value], targets: list[Any], nout: int) -> None:
+    """Run each target through the loss on dummy outputs, so bad targets fail before training."""
+    dummy = [Value(0.5 if nout == 1 else 1.0 / nout) for _ in range(nout)]
+    with no_grad():
+        for i, t in enumerate(targets):
+            try:
+                loss(dummy, t)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"sample {i}: {error}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Decisions and accuracy
+# ---------------------------------------------------------------------------------------------
+
+
+def decide(outputs: np.ndarray, loss: str | None = None) -> np.ndarray:
+    """Class predictions from output values (n, nout), following the loss' label convention.
+
+    Several outputs: the index of the largest. One output: ``hinge`` -> +1 if > 0 else -1;
+    ``binary_cross_entropy_with_logits`` -> 1 if > 0; anything else (probabilities, or squared
+    errors on 0/1 targets) -> 1 if > 0.5 else 0.
+    """
+    outputs = np.asarray(outputs, dtype=float)
+    if outputs.ndim == 1:
+        outputs = outputs.reshape(-1, 1)
+    if outputs.shape[1] > 1:
+        return np.argmax(outputs, axis=1)
+    s = outputs[:, 0]
+    if loss == "hinge":
+        return np.where(s > 0.0, 1, -1)
+    if loss == "binary_cross_entropy_with_logits":
+        return (s > 0.0).astype(np.int64)
+    return (s > 0.5).astype(np.int64)
+
+
+def _accuracy_rule(
+    targets: list[Any], loss_name: str | None, nout: int
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """How to score a batch: ``correct(outputs (m, nout), targets (m,...)) -> bool (m,)``, or
+    None when the targets are not class labels (plain regression: no accuracy)."""
+    y = np.asarray(targets, dtype=float)
+    if loss_name in LABEL_LOSSES:
+        return lambda out, t: np.argmax(out, axis=1) == t
+    if y.ndim == 2:
+        one_hot = bool(np.all(np.isin(y, (0.0, 1.0))) and np.all(y.sum(axis=1) == 1.0))
+        return (lambda out, t: np.argmax(out, axis=1) == np.argmax(t, axis=1)) if one_hot else None
+    if not np.all(y == np.round(y)):
+        return None
+    if nout > 1:  # integer labels with a multi-output elementwise loss: argmax is the class
+        return lambda out, t: np.argmax(out, axis=1) == t
+    if loss_name in ("hinge", "binary_cross_entropy_with_logits", "binary_cross_entropy"):
+        return lambda out, t: decide(out, loss_name) == t
+    # Squared errors (or a custom loss) on integer labels: the nearest label value wins.
+    classes = np.unique(y)
+    return lambda out, t: classes[np.argmin(np.abs(out[:, :1] - classes), axis=1)] == t
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress display
+# ---------------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """Shows epochs as they finish: a tqdm bar if tqdm is installed, else a line every ~10%."""
+
+    def __init__(self, epochs: int, progress: bool | None, stream: TextIO) -> None:
+        interactive = hasattr(stream, "isatty") and stream.isatty()
+        self.enabled = progress is True or (progress is None and interactive)
+        self.epochs = epochs
+        self.stream = stream
+        self.every = max(1, epochs // 10)
+        self.bar = None
+        if self.enabled:
+            try:
+                from tqdm.auto import tqdm  # optional extra: pip install stepgrad[progress]
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self.bar = tqdm(total=epochs, file=stream, unit="epoch", desc="fit")
+
+    def update(self, epoch: int, loss: float, accuracy: float | None) -> None:
+        if not self.enabled:
+            return
+        acc = "" if accuracy is None else f", accuracy {accuracy:.1%}"
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"loss {loss:.4g}{acc}", refresh=False)
+            self.bar.update(1)
+        elif (epoch + 1) % self.every == 0 or epoch + 1 == self.epochs:
+            width = len(str(self.epochs))
+            print(
+                f"epoch {epoch + 1:>{width}}/{self.epochs}: loss {loss:.6g}{acc}", file=self.stream
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# fit / predict
+# ---------------------------------------------------------------------------------------------
+
+
+def fit(
+    model: Module,
+    X: Any,
+    y: Any,
+    *,
+    loss: str | Callable[..., Value] = "mse",
+    optimizer: Optimizer | str = "adam",
+    lr: float | Callable[[int], float] | None = None,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    alpha: float = 0.0,
+    seed: int | None = 0,
+    progress: bool | None = None,
+    stream: TextIO | None = None,
+    callback: Callable[[int, float, float | None], None] | None = None,
+) -> History:
+    """Train ``model`` on samples ``X`` (n, nin) with targets ``y``; returns a :class:`History`.
+
+    * ``loss``: a name from :data:`nn.losses.LOSSES` or a callable ``loss(outputs, targets)``.
+      ``y`` holds class indices for "softmax_cross_entropy"/"cross_entropy", -1/+1 for "hinge",
+      and otherwise one number per sample (one output) or per output (shape (n, nout)).
+    * ``optimizer``: an :class:`nn.optim.Optimizer` over ``model.parameters()``, or "sgd"/"adam"
+      with learning rate ``lr`` (default 0.1 / 0.01; a schedule ``lr(step)`` works too).
+    * ``batch_size``: samples per update (None: the whole set, one update per epoch). The order
+      is reshuffled each epoch with a Generator seeded by ``seed``, so runs are repeatable.
+    * ``alpha``: adds ``alpha * sum(p*p)`` over the parameters (L2, as in micrograd's demo).
+    * ``progress``: None shows progress when ``stream`` (default stderr) is a terminal, True
+      always, False never. ``callback(epoch, loss, accuracy)`` is called after each epoch.
+
+    Everything is checked before the first update: bad shapes, NaN in the data, unknown names
+    or out-of-range labels raise a clear error with the model unchanged.
+    """
+    # 1. Check everything before touching the model.
+    nin, nout = _nin_nout(model)
+    loss_name = loss if isinstance(loss, str) else None
+    loss_fn = get_loss(loss)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    X = check_inputs(model, X)
+    n = X.shape[0]
+    if batch_size is None:
+        batch_size = n
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+    targets = _targets(y, n, nout, loss_name)
+    if loss_name is not None:  # a custom loss may accept only batches: not probed
+        _check_targets(loss_fn, targets, nout)
+    if alpha:
+        l2_penalty(model.parameters(), alpha)  # checks alpha
+    optimizer = _optimizer(model, optimizer, lr)
+    correct = _accuracy_rule(targets, loss_name, nout)
+    y_all = np.asarray(targets, dtype=float)
+
+    # 2. Train.
+    rng = np.random.default_rng(seed)
+    samples = X.tolist()
+    params = model.parameters()
+    history = History()
+    bar = _Progress(epochs, progress, sys.stderr if stream is None else stream)
+    try:
+        for epoch in range(epochs):
+            order = rng.permutation(n) if batch_size < n else np.arange(n)
+            total, hits = 0.0, 0
+            for start in range(0, n, batch_size):
+                index = order[start : start + batch_size].tolist()
+                outputs = [model(samples[i]) for i in index]
+                value = loss_fn(outputs, [targets[i] for i in index])
+                if alpha:
+                    value = value + l2_penalty(params, alpha)
+                optimizer.zero_grad()
+                value.backward()
+                optimizer.step()
+                total += value.data * len(index)
+                if correct is not None:
+                    out = np.array([[o.data for o in row] for row in outputs])
+                    hits += int(np.sum(correct(out, y_all[index])))
+            history.loss.append(total / n)
+            history.accuracy.append(hits / n if correct is not None else None)
+            bar.update(epoch, history.loss[-1], history.accuracy[-1])
+            if callback is not None:
+                callback(epoch, history.loss[-1], history.accuracy[-1])
+    finally:
+        bar.close()
+    return history
+
+
+def _optimizer(model: Module, optimizer: Optimizer | str, lr: Any) -> Optimizer:
+    if isinstance(optimizer, Optimizer):
+        if lr is not None:
+            raise ValueError("lr is set on the optimizer you passed; do not also pass lr to fit")
+        mine = {id(p) for p in model.parameters()}
+        if not any(id(p) in mine for p in optimizer.params):
+            raise ValueError(
+                "the optimizer holds none of this model's parameters "
+                "(build it with model.parameters())"
+            )
+        return optimizer
+    if not isinstance(optimizer, str):
+        raise TypeError(
+            f"optimizer must be an Optimizer or 'sgd'/'adam', got {type(optimizer).__name__}"
+        )
+    name = optimizer.lower()
+    return make_optimizer(
+        name, model.parameters(), lr=DEFAULT_LR.get(name, 0.01) if lr is None else lr
+    )
+
+
+def predict(model: Module, X: Any) -> np.ndarray:
+    """The model's outputs for every row of X, as a float array (n, nout); records no graph."""
+    X = check_inputs(model, X)
+    with no_grad():
+        return np.array([[o.data for o in model(x)] for x in X.tolist()])
+
+
+def predict_classes(model: Module, X: Any, loss: str | None = None) -> np.ndarray:
+    """Class predictions for every row of X (see :func:`decide` for the rule per loss)."""
+    if loss is not None and not callable(loss) and loss not in LOSSES:
+        get_loss(loss)  # raises, listing valid names
+    return decide(predict(model, X), loss)
+
+
+def accuracy(model: Module, X: Any, y: Any, loss: str | None = None) -> float:
+    """Fraction of rows of X whose predicted class (:func:`predict_classes`) equals y."""
+    predicted = predict_classes(model, X, loss)
+    y = np.asarray(y).reshape(-1)
+    if y.shape != predicted.shape:
+        raise ValueError(f"y has {y.size} labels for {predicted.size} samples")
+    if math.isnan(float(np.sum(y, dtype=float))):
+        raise ValueError("y contains NaN")
+    return float(np.mean(predicted == y))
