@@ -557,6 +557,17 @@ def backpropagate(
                 a, b = node._a, node._b
                 a.grad += b.data * g
                 b.grad += a.data * g
+            elif on_step is None and op.arity == 0:
+                # The fused weighted sum (the only op of any arity), inlined for the same
+                # reason: parents are (w_1..w_n, x_1..x_n[, b]), d/dw_i = x_i, d/dx_i = w_i.
+                parents = node._a
+                n = len(parents) // 2
+                for i in range(n):
+                    w, x = parents[i], parents[n + i]
+                    w.grad += x.data * g
+                    x.grad += w.data * g
+                if len(parents) & 1:
+                    parents[-1].grad += g
             else:
                 parents = _parents(node)
                 local = op.local(node, *parents)

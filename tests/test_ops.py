@@ -152,3 +152,29 @@ def test_each_node_describes_its_local_rule_and_gives_local_grads():
     assert m.local_rules() == ("d(a*b)/da = b", "d(a*b)/db = a")
     assert x.local_grads() == () and x.local_rules() == ()
     assert (x**2).op == "**2" and (x**-1).op == "**-1"
+
+
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_weighted_sum_matches_hand_derivatives_and_its_own_local_rule(with_bias):
+    from autograd import trace_backward, weighted_sum
+
+    w0, x0 = [0.5, -1.25, 2.0], [1.5, 0.25, -0.75]
+
+    def build():
+        ws = [Value(v) for v in w0]
+        xs = [Value(v) for v in x0]
+        b = Value(0.3) if with_bias else None
+        return ws, xs, b, weighted_sum(ws, xs, b).tanh()
+
+    ws, xs, b, y = build()
+    y.backward()  # the inlined fast path
+    z = sum(w * x for w, x in zip(w0, x0)) + (0.3 if with_bias else 0.0)
+    dz = 1.0 - math.tanh(z) ** 2
+    assert y.data == pytest.approx(math.tanh(z), rel=1e-15)
+    assert [w.grad for w in ws] == pytest.approx([x * dz for x in x0], rel=1e-15)
+    assert [x.grad for x in xs] == pytest.approx([w * dz for w in w0], rel=1e-15)
+    if with_bias:
+        assert b.grad == pytest.approx(dz, rel=1e-15)
+    ws2, xs2, b2, y2 = build()
+    trace_backward(y2)  # the generic path through Op.local
+    assert [v.grad for v in ws2 + xs2] == [v.grad for v in ws + xs]
