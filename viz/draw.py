@@ -50,6 +50,10 @@ class Drawing(graphviz.Digraph):
         except graphviz.ExecutableNotFound:
             return {"text/plain": f"{GRAPHVIZ_INSTALL_HINT}\n\nDOT source:\n{self.source}"}
 
+    def __repr__(self) -> str:
+        # The default repr holds a memory address, which changes on every run (and in notebooks).
+        return f"<Drawing of {len(self.body)} DOT lines; .source holds the DOT text>"
+
 
 # ---------------------------------------------------------------------------------------------
 # Public entry point
