@@ -9,7 +9,8 @@ from autograd.value import Value, _parents, backpropagate
 
 
 def _name(node: Value) -> str:
-    return node.label or (f"({node.op})" if node.op else "(leaf)")
+    # Unlabelled nodes are named by their op and value, so a formula still reads as math.
+    return node.label or (f"[{node.op} = {node.data:.4g}]" if node.op else f"[{node.data:.4g}]")
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,9 @@ class TraceStep:
 
 def _grouped(name: str) -> str:
     # "∂a*b + c/∂a*b" is unreadable; "∂(a*b + c)/∂(a*b)" is not.
-    return (
-        name if name.replace("[", "").replace("]", "").replace("_", "").isalnum() else f"({name})"
-    )
+    atomic = name.replace("[", "").replace("]", "").replace("_", "").isalnum()
+    bracketed = name.startswith("[") and name.endswith("]") and name.count("[") == 1
+    return name if atomic or bracketed else f"({name})"
 
 
 @dataclass(frozen=True)
