@@ -23,11 +23,11 @@ The three examples:
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from autograd import Value
+from nn.checks import finite_number
 
 EXAMPLE_NAMES = ("2-2-1", "1-1-1", "softmax")
 
@@ -299,16 +299,6 @@ def _check_example_name(name: object) -> str:
     return name  # type: ignore[return-value]
 
 
-def _check_real(value: object, what: str) -> float:
-    """A finite real number as float, or a TypeError/ValueError naming ``what``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{what} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{what} must be finite, got {value!r}")
-    return value
-
-
 def build_example(
     name: str, lr: float | None = None, parameters: Mapping[str, float] | None = None
 ) -> Example:
@@ -329,7 +319,7 @@ def build_example(
     if lr is None:
         lr = default_lr
     else:
-        lr = _check_real(lr, "learning rate lr")
+        lr = finite_number(lr, "learning rate lr")
         if lr <= 0.0:
             raise ValueError(f"learning rate lr must be positive, got {lr!r}")
     values = dict(defaults)
@@ -345,7 +335,7 @@ def build_example(
                 + ", ".join(defaults)
             )
         for key, value in parameters.items():
-            values[key] = _check_real(value, f"parameter {key!r}")
+            values[key] = finite_number(value, f"parameter {key!r}")
     return _BUILDERS[name](values, lr)
 
 

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Value
+from nn.checks import finite_number
 
 Loss = Callable[[Any, Any], Value]
 
@@ -93,15 +94,6 @@ def _where(i: int, n: int) -> str:
     return f" (sample {i})" if n > 1 else ""
 
 
-def _number(t: Any, loss: str, where: str) -> float:
-    if isinstance(t, bool) or not isinstance(t, numbers.Real):
-        raise TypeError(f"{loss}: target{where} must be a number, got {type(t).__name__} {t!r}")
-    t = float(t)
-    if not math.isfinite(t):
-        raise ValueError(f"{loss}: target{where} is {t!r}; targets must be finite")
-    return t
-
-
 def _value_targets(target: Any, k: int, loss: str, where: str) -> list[float]:
     """One sample's targets for an elementwise loss: one number per output."""
     if isinstance(target, np.ndarray):
@@ -109,10 +101,10 @@ def _value_targets(target: Any, k: int, loss: str, where: str) -> list[float]:
     if isinstance(target, Sequence) and not isinstance(target, str):
         if len(target) != k:
             raise ValueError(f"{loss}: {k} outputs but {len(target)} targets{where}")
-        return [_number(t, loss, where) for t in target]
+        return [finite_number(t, f"{loss}: target{where}") for t in target]
     if k != 1:
         raise ValueError(f"{loss}: {k} outputs need a list of {k} targets{where}, got {target!r}")
-    return [_number(target, loss, where)]
+    return [finite_number(target, f"{loss}: target{where}")]
 
 
 def _label(target: Any, k: int, loss: str, where: str) -> int:
