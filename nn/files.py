@@ -135,8 +135,16 @@ def _read_bounded(path: Path, source: str, max_bytes: int) -> bytes:
                 source, "", f"is {_size(size)}, over the limit of {_size(max_bytes)}"
             )
         with path.open("rb") as f:
-            # Read one byte past the limit: a device or pipe reports size 0 but may be endless.
-            raw = f.read(max_bytes + 1)
+            # In small pieces (read(n) reserves n bytes at once), and one byte past the limit at
+            # most: a device or pipe reports size 0 but may be endless.
+            chunks, total = [], 0
+            while total <= max_bytes:
+                chunk = f.read(min(1 << 16, max_bytes + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+            raw = b"".join(chunks)
     except FileNotFoundError:
         raise FileFormatError(source, "", "no such file") from None
     except IsADirectoryError:
@@ -396,10 +404,14 @@ def check_number(
         if math.isinf(number):
             raise FileFormatError(source, where, "is too large; it must be finite")
     if minimum is not None and number < minimum:
-        raise FileFormatError(source, where, f"must be at least {minimum:g}, got {value!r}")
+        raise FileFormatError(source, where, f"must be at least {_bound(minimum)}, got {value!r}")
     if maximum is not None and number > maximum:
-        raise FileFormatError(source, where, f"must be at most {maximum:g}, got {value!r}")
+        raise FileFormatError(source, where, f"must be at most {_bound(maximum)}, got {value!r}")
     return number
+
+
+def _bound(limit: float) -> str:
+    return str(limit) if isinstance(limit, int) else f"{limit:g}"
 
 
 def check_length(
