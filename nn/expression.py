@@ -198,7 +198,7 @@ def parse_expression(
             f"the formula is {len(text)} characters long; at most {max_length} are allowed"
         )
     for i, char in enumerate(text):
-        if ord(char) < 32 or char == "\x7f":
+        if (ord(char) < 32 and char != "\t") or char == "\x7f":
             raise ExpressionError("a formula is one line of text (no control characters)", i + 1)
     body = text.strip()
     if not body:

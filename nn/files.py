@@ -19,6 +19,7 @@ import math
 import numbers
 import os
 import re
+import reprlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -277,21 +278,29 @@ def join_path(parts: Iterable[str | int]) -> str:
 
 def lookup(data: Any, where: str, *, source: str = "") -> Any:
     """The value at path ``where`` in ``data``; a FileFormatError names the first missing step."""
+    return _walk(data, where, source, missing_ok=False)
+
+
+_MISSING = object()
+
+
+def _walk(data: Any, where: str, source: str, *, missing_ok: bool) -> Any:
     value, done = data, ""
     for key in split_path(where):
         step = child(done, key)
         if isinstance(key, int):
             if not isinstance(value, list):
                 raise FileFormatError(source, done, f"must be a list, got {_kind(value)}")
-            if key >= len(value):
-                raise FileFormatError(
-                    source, step, f"missing (the list has {_count(len(value), 'item')})"
-                )
+            present = key < len(value)
+            absent = f"missing (the list has {_count(len(value), 'item')})"
         else:
             if not isinstance(value, Mapping):
                 raise FileFormatError(source, done, f"must be a table, got {_kind(value)}")
-            if key not in value:
-                raise FileFormatError(source, step, "missing")
+            present, absent = key in value, "missing"
+        if not present:
+            if missing_ok:
+                return _MISSING
+            raise FileFormatError(source, step, absent)
         value, done = value[key], step
     return value
 
@@ -308,17 +317,13 @@ def require(data: Any, where: str, kind: type | tuple[type, ...], *, source: str
 def optional(
     data: Any, where: str, kind: type | tuple[type, ...], default: Any = None, *, source: str = ""
 ) -> Any:
-    """Like :func:`require`, but ``default`` when the last key of ``where`` is absent."""
-    parts = split_path(where)
-    parent = lookup(data, join_path(parts[:-1]), source=source) if len(parts) > 1 else data
-    last = parts[-1]
-    if isinstance(last, int):
-        present = isinstance(parent, list) and last < len(parent)
-    else:
-        present = isinstance(parent, Mapping) and last in parent
-    if not present:
-        return default
-    return _check_kind(parent[last], where, kind, source)
+    """Like :func:`require`, but ``default`` when ``where`` (or a table on the way) is absent.
+
+    A step of the wrong kind is still an error: in ``layers[0].bias``, a ``layers[0]`` that is
+    a number is reported, not taken as "no bias given".
+    """
+    value = _walk(data, where, source, missing_ok=True)
+    return default if value is _MISSING else _check_kind(value, where, kind, source)
 
 
 def check_keys(
@@ -356,11 +361,15 @@ def _names(kinds: tuple[type, ...]) -> str:
     return " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
 
 
+_EXCERPT = reprlib.Repr()  # bounded work and length, even for a list of a million items
+_EXCERPT.maxstring = _EXCERPT.maxother = 40
+_EXCERPT.maxlist = _EXCERPT.maxdict = 4
+_EXCERPT.maxlevel = 2
+
+
 def _kind(value: Any) -> str:
     """How a message shows a wrong value: its kind and a short excerpt."""
-    shown = repr(value)
-    if len(shown) > 40:
-        shown = shown[:37] + "..."
+    shown = _EXCERPT.repr(value)
     names = {dict: "table", list: "list", str: "string", bool: "boolean"}
     return f"{names.get(type(value), type(value).__name__)} {shown}"
 
