@@ -116,7 +116,7 @@ def parse_text(
             raise
         raise FileFormatError(source, error.where, error.problem) from None
     except ValueError as error:  # tomllib.TOMLDecodeError is a ValueError
-        raise FileFormatError(source, "", f"not valid TOML: {error}") from None
+        raise FileFormatError(source, "", f"not valid {fmt.upper()}: {error}") from None
 
 
 def _format_of(path: str | os.PathLike[str], fmt: str | None) -> str:
@@ -336,6 +336,16 @@ def check_keys(
             raise FileFormatError(
                 source, child(where, str(key)), f"unknown key; allowed: {', '.join(allowed)}"
             )
+
+
+def check_choice(value: Any, where: str, choices: Iterable[str], *, source: str = "") -> str:
+    """``value``, which must be one of the strings ``choices`` (an activation, a loss ...)."""
+    choices = list(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise FileFormatError(
+            source, where, f"must be one of {', '.join(choices)}; got {_kind(value)}"
+        )
+    return value
 
 
 def _check_kind(value: Any, where: str, kind: type | tuple[type, ...], source: str) -> Any:

@@ -10,6 +10,7 @@ import pytest
 from nn import files
 from nn.files import (
     FileFormatError,
+    check_choice,
     check_keys,
     check_number,
     check_numbers,
@@ -344,3 +345,14 @@ def test_a_wrong_value_is_shown_as_a_short_excerpt():
         require({"name": huge}, "name", str)
     assert len(str(error.value)) < 80
     assert str(error.value).startswith("name: must be a string, got list [0, 1, 2, 3, ...]")
+
+
+def test_check_choice_lists_the_choices():
+    assert check_choice("tanh", "activation", ["tanh", "relu"]) == "tanh"
+    with pytest.raises(FileFormatError) as error:
+        check_choice("swish", "layers[1].activation", ["tanh", "relu"], source="n.toml")
+    assert str(error.value) == (
+        "n.toml: layers[1].activation: must be one of tanh, relu; got string 'swish'"
+    )
+    with pytest.raises(FileFormatError, match="got int 3"):
+        check_choice(3, "loss", ["mse"])
