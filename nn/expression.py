@@ -22,7 +22,7 @@ import math
 import re
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from autograd import Value
@@ -129,7 +129,7 @@ class Expression:
 
     text: str
     names: tuple[str, ...]
-    _root: _Node
+    _root: _Node = field(repr=False)
 
     def __str__(self) -> str:
         return self._root.label

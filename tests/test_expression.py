@@ -326,3 +326,8 @@ def test_tabs_are_spaces_and_columns_count_characters():
     with pytest.raises(ExpressionError) as error:
         parse_expression("\tŷ + ŷ $ 1")
     assert error.value.column == 8  # the "$", counting characters, not UTF-8 bytes
+
+
+def test_repr_is_short():
+    expression = parse_expression("tanh(x*w + b)")
+    assert repr(expression) == "Expression(text='tanh(x*w + b)', names=('x', 'w', 'b'))"
