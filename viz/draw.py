@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -12,6 +11,9 @@ import graphviz
 
 from autograd import Value, topological_order
 from nn.network import NetworkLayout, layout_of_mlp
+from viz.labels import escape_html_label, html_label, label_text
+
+__all__ = ["Drawing", "draw", "escape_html_label", "format_number"]
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 VIEWS = ("graph", "network")
@@ -506,21 +508,6 @@ def _describe(v: Value) -> str:
 # Labels
 # ---------------------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def escape_html_label(text: str) -> str:
-    """Text made safe inside a Graphviz HTML-like label: entities escaped, newlines as <br/>.
-
-    Every character that means something to DOT records (``{ } | < >``), to DOT strings
-    (``" \\``) or to HTML (``& < >``) comes out as itself in the picture.
-    """
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    lines = [html.escape(line, quote=True).replace("&#x27;", "&#39;") for line in text.split("\n")]
-    return "<br/>".join(lines)
-
-
 def _operand_names(v: Value) -> list[str] | None:
     """Edge labels for operands whose order matters, as named in the local rules."""
     op, n = v.op, len(v.parents)
@@ -608,7 +595,12 @@ class _Builder:
                     self._add_neuron(g, n, placed)
                 continue
             with g.subgraph(name=f"cluster_layer{layer_number}") as sub:
-                sub.attr(label=layer, style="dashed", color="#888888", fontcolor="#555555")
+                sub.attr(
+                    label=html_label(label_text(layer, f"layer {layer[:40]!r}")),
+                    style="dashed",
+                    color="#888888",
+                    fontcolor="#555555",
+                )
                 for n in neurons:
                     self._add_neuron(sub, n, placed)
 
@@ -618,7 +610,12 @@ class _Builder:
             self._add_box(g, neuron, k)
             return
         with g.subgraph(name=f"cluster_neuron{k}") as sub:
-            sub.attr(label=neuron, style="rounded", color="#999999", fontcolor="#333333")
+            sub.attr(
+                label=html_label(label_text(neuron, f"neuron {neuron[:40]!r}")),
+                style="rounded",
+                color="#999999",
+                fontcolor="#333333",
+            )
             for v in self.graph.order:
                 if self.graph.neuron.get(id(v)) == neuron:
                     self._add_value(sub, v)
@@ -628,14 +625,14 @@ class _Builder:
 
     def _add_value(self, g: graphviz.Digraph, v: Value) -> None:
         highlighted = id(v) in self.marks.nodes
-        label = self._table([self._row(escape_html_label(v.label), v)], highlighted)
+        label = self._table([self._row(self._text(v.label, v), v)], highlighted)
         g.node(self.graph.node_id(v), label=f"<{label}>", shape="plain", **_klass(highlighted))
         if not v.is_leaf:
             op_highlighted = self._op_marked(v)
             attrs = {"color": HIGHLIGHT_COLOR, "penwidth": "2"} if op_highlighted else {}
             g.node(
                 self.graph.op_id(v),
-                label=escape_html_label(v.op).join("<>") if v.op else "",
+                label=html_label(escape_html_label(v.op)) if v.op else "",
                 shape="ellipse",
                 width="0.3",
                 height="0.3",
@@ -648,18 +645,25 @@ class _Builder:
         members = [v for v in self.graph.order if self.graph.neuron.get(id(v)) == neuron]
         highlighted = any(id(v) in self.marks.nodes for v in members)
         width = 3 if self.style.show_grad else 2
-        rows = [_wide_row(width, f"<b>{escape_html_label(neuron)}</b>")]
+        rows = [_wide_row(width, f"<b>{label_text(neuron, f'neuron {neuron[:40]!r}')}</b>")]
         for out in self.graph.outputs_of(neuron):
-            rows.append(self._row(escape_html_label(" ".join(("out", out.label)).strip()), out))
+            rows.append(self._row(self._text(" ".join(("out", out.label)).strip(), out), out))
         params = [v for v in members if id(v) in self.graph.parameters]
         for v in params[:_MAX_ROWS_IN_BOX]:
             short = self.graph.parameters[id(v)].removeprefix(neuron + ".")
-            rows.append(self._row(escape_html_label(short), v))
+            rows.append(self._row(label_text(short, f"parameter {short[:40]!r}"), v))
         if len(params) > _MAX_ROWS_IN_BOX:
             more = len(params) - _MAX_ROWS_IN_BOX
             rows.append(_wide_row(width, f"... {more} more parameters"))
         label = self._table(rows, highlighted)
         g.node(f"n{k}", label=f"<{label}>", shape="plain", **_klass(highlighted))
+
+    def _text(self, text: str, v: Value) -> str:
+        """A node's label escaped; a label Graphviz cannot take names the node in the error."""
+        where = f"node {self.graph.node_id(v)}"
+        if v.label:
+            where += f" (label {v.label[:40]!r}{'...' if len(v.label) > 40 else ''})"
+        return label_text(text, where)
 
     def _row(self, name: str, v: Value) -> str:
         """One table row: [name |] data [| grad], every cell filled with v's colour."""
