@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 
 import graphviz
@@ -11,7 +12,14 @@ import pytest
 
 from autograd import Value, topological_order
 from nn import MLP
-from viz.draw import Drawing, draw, escape_html_label, layer_of_neuron, neuron_of_parameter
+from viz.draw import (
+    Drawing,
+    count_values,
+    draw,
+    escape_html_label,
+    layer_of_neuron,
+    neuron_of_parameter,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -259,6 +267,22 @@ def test_size_guard_refuses_big_graphs_and_names_collapse_and_max_nodes():
     assert "481 nodes" in message and "max_nodes=300" in message
     assert "collapse=True" in message and "max_nodes=481" in message
     assert len(draw(x, max_nodes=481).body) > 481
+
+
+def test_size_guard_stops_counting_a_huge_graph_before_building_the_drawing(monkeypatch):
+    x = Value(1.0, "x")
+    for _ in range(20_000):
+        x = x * 1.01  # 40,001 values: more than the 100 * max_nodes = 30,000 looked at
+    assert count_values(x, 30_000) == 30_001 and count_values(x, 10**6) == 40_001
+
+    def no_full_walk(root):
+        raise AssertionError("the whole graph was walked")
+
+    monkeypatch.setattr(sys.modules["viz.draw"], "topological_order", no_full_walk)
+    with pytest.raises(ValueError, match=r"more than 30000 values \(counting stopped there\)"):
+        draw(x)
+    with pytest.raises(ValueError, match="more than 30000 values"):
+        draw(x, model=MLP(2, [2, 1]), collapse=True)
 
 
 def test_collapse_brings_a_big_model_under_the_size_guard():

@@ -165,7 +165,9 @@ def draw(
             else ""
         )
         raise TypeError(f"draw needs a Value, got {type(value).__name__}{hint}")
-    graph = _Graph.of(value, _parameter_names(model, names))
+    parameter_names = _parameter_names(model, names)
+    _refuse_huge_graph(value, style.max_nodes)
+    graph = _Graph.of(value, parameter_names)
     collapsed = _collapsed_neurons(collapse, graph)
     size = graph.drawn_node_count(collapsed)
     if size > style.max_nodes:
@@ -233,6 +235,41 @@ def _draw_network_view(
         highlight=highlight,
         max_nodes=style.max_nodes,
     )
+
+
+# How many Values draw() looks at, per allowed drawn node, before giving up: enough for
+# collapse=True to fold a big model into boxes, small enough to refuse a huge graph at once.
+_VALUES_PER_DRAWN_NODE = 100
+_MIN_VALUES_COUNTED = 10_000
+
+
+def count_values(root: Value, limit: int) -> int:
+    """The number of Values ``root`` depends on (itself included), counting at most limit + 1.
+
+    Stops as soon as it has seen more than ``limit`` nodes, so asking about a graph of
+    millions of nodes costs only ``limit`` steps (and memory for ``limit`` ids).
+    """
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        for parent in stack.pop().parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                if len(seen) > limit:
+                    return len(seen)
+                stack.append(parent)
+    return len(seen)
+
+
+def _refuse_huge_graph(root: Value, max_nodes: int) -> None:
+    """Refuse, before building anything, a graph far too big to draw even collapsed."""
+    limit = max(_VALUES_PER_DRAWN_NODE * max_nodes, _MIN_VALUES_COUNTED)
+    if count_values(root, limit) > limit:
+        raise ValueError(
+            f"the graph has more than {limit} values (counting stopped there), far more than "
+            f"max_nodes={max_nodes} nodes can show, even with collapse=True: draw a smaller "
+            f"part of the graph (one sample's loss, one neuron's output)"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
