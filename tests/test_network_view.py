@@ -212,3 +212,35 @@ def layout_of(model, out):
     from nn.network import layout_of_mlp
 
     return layout_of_mlp(model, root=out)
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["LR", "RL", "TB", "BT"])
+def test_units_are_drawn_in_order_whatever_the_direction(rankdir):
+    model = MLP(2, [5, 4, 2], seed=0)
+    out = model([0.5, -0.3])
+    out[0].backward()
+    svg = draw(out[0], view="network", model=model, rankdir=rankdir).pipe(
+        format="svg", encoding="utf-8")
+    columns: dict[str, list[tuple[float, int]]] = {}
+    for g in ET.fromstring(svg).iter(f"{SVG}g"):
+        title, ellipse = g.find(f"{SVG}title"), g.find(f"{SVG}ellipse")
+        if title is None or ellipse is None or not re.fullmatch(r"L\d+u\d+", title.text):
+            continue
+        layer, unit = title.text[1:].split("u")
+        # across a column: top to bottom (SVG y grows downwards) for LR/RL, left to right for TB
+        across = float(ellipse.get("cy" if rankdir in ("LR", "RL") else "cx"))
+        columns.setdefault(layer, []).append((across, int(unit)))
+    assert [len(c) for c in columns.values()] == [2, 5, 4, 2]
+    for units in columns.values():
+        assert [u for _, u in sorted(units)] == list(range(len(units)))
+
+
+def test_network_view_shows_given_gradients_and_refuses_huge_networks():
+    layout = one_unit()
+    z = layout.layers[1].units[0].z
+    source = draw(layout, grads={z: 0.25}).source
+    assert "δ = 0.25" in source and "grad ?" in source  # w and b: not in the mapping
+    with pytest.raises(ValueError, match="the network has 2 units and 1 weights, more than "
+                                         "max_nodes=1"):
+        draw(layout, max_nodes=1)
