@@ -148,6 +148,7 @@ def test_steps_to_standard_output_is_the_page_and_makes_no_folder(tmp_path, caps
         (["-o", "-", "--format", "pdf"], "not pdf (a binary format)"),
         (["-o", "net.svg", "--view", "network", "--collapse"], "leave out --collapse"),
         (["-o", "steps.html", "--steps", "--view", "network"], "leave out --view network"),
+        (["-o", "frames", "--steps", "--format", "svg"], "leave out --format"),
         (["-o", "net.svg", "--format", "dot"], "--format dot does not match"),
         (["-o", "missing/net.svg"], "the folder missing does not exist"),
     ],

@@ -96,8 +96,8 @@ def write_example_graph(
     if view == "network":
         if kind in ("html", "frames"):
             raise ValueError(
-                "the step-by-step page shows the computation graph: leave out --view network "
-                "or --steps"
+                "the step-by-step page shows the computation graph: leave out --view network, "
+                f"or draw the network to {', '.join(FORMATS)}"
             )
         if collapse:
             raise ValueError(
@@ -131,10 +131,10 @@ def _output_kind(output: object, steps: bool, fmt: str | None) -> str:
     name = os.fspath(output)
     if fmt is not None and fmt not in DRAWING_FORMATS:
         raise ValueError(f"--format must be one of {', '.join(DRAWING_FORMATS)}; got {fmt!r}")
+    if steps and fmt is not None:
+        raise ValueError("--steps writes an HTML page (or a folder of SVGs): leave out --format")
     if name == STDOUT:
         if steps:
-            if fmt is not None:
-                raise ValueError("--steps writes an HTML page: leave out --format")
             return "html"
         fmt = fmt or "svg"
         if fmt not in TEXT_FORMATS:
