@@ -12,17 +12,9 @@ import sys
 from dataclasses import dataclass
 from typing import TextIO
 
-from viz.explain import (
-    MARK_RIGHT,
-    MARK_WRONG,
-    SECTION_TRAINING,
-    Explanation,
-    Quantity,
-    format_number,
-    given_lines,
-    seed_mark,
-    write_text,
-)
+from viz.numbers import format_number
+from viz.report import MARK_RIGHT, MARK_WRONG, given_lines, seed_mark, write_text
+from viz.sheet import SECTION_TRAINING, Explanation, Quantity
 
 DEFAULT_TOLERANCE = 0.005
 SKIP = "skip"
