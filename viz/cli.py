@@ -160,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from viz.graph_command import run_graph_command
 
         return run_graph_command(args)
+    except KeyboardInterrupt:  # Ctrl-C outside the quiz (which handles its own): no traceback
+        print("stepgrad: interrupted", file=sys.stderr)
+        return 130
     except (ValueError, OSError, RuntimeError) as error:
         # Expected failures (bad values, unwritable files, missing Graphviz) become one clear
         # line and exit code 2, not a traceback.

@@ -15,7 +15,7 @@ TEMPLATE = """\
 # A lesson for `stepgrad example FILE`: your own small network, one training example.
 # Every number below is yours to change; run `stepgrad example FILE` to see every step.
 name = "my-network"
-title = "2-2-1 sigmoid network, squared error"
+title = "2-2-1 sigmoid network, half squared error"
 source = "my own notes"
 learning_rate = 0.5
 

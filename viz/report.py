@@ -107,13 +107,12 @@ def _seed_note(explanation: Explanation) -> list[str]:
 
 
 def given_lines(explanation: Explanation) -> list[str]:
-    """The given numbers, one line per group (x, W1, b1, ...), then the learning rate."""
-    groups: dict[str, list[str]] = {}
-    for name, value in explanation.given.items():
-        if name == "lr":
-            continue
-        groups.setdefault(name.partition("[")[0], []).append(f"{name} = {format_number(value)}")
-    lines = [", ".join(items) for items in groups.values()]
+    """The given numbers: inputs, targets, each layer's weights and biases; the learning rate."""
+    given = explanation.given
+    lines = [
+        ", ".join(f"{name} = {format_number(given[name])}" for name in group)
+        for group in explanation.given_groups
+    ]
     lines.append(f"η = {format_number(explanation.given['lr'])} (learning rate)")
     return lines
 

@@ -165,6 +165,7 @@ class Explanation:
     compare_seed: bool
     seed_comparisons: list[Comparison] | None  # None: the source printed no numbers
     given: dict[str, float] = field(default_factory=dict)
+    given_groups: list[list[str]] = field(default_factory=list)  # names, one line each
 
     @property
     def lesson(self) -> Lesson:
@@ -456,6 +457,21 @@ def _shortcut_note(lesson: Lesson, v: Mapping[str, float]) -> str:
     )
 
 
+def _given_groups(lesson: Lesson) -> list[list[str]]:
+    """The given numbers in lines: inputs, targets, then per layer its weights and its biases."""
+    assert lesson.spec is not None
+    groups = [[v.label for v in lesson.inputs[: len(lesson.spec.inputs)]],
+              [t.label for t in lesson.targets]]  # fmt: skip
+    for layer, layer_spec in zip(lesson.layers, lesson.spec.layers):
+        groups.append([layer.units[j].weights[i].label for j, i in layer_spec.weight_order()])
+        biases: list[str] = []
+        for unit in layer.units:
+            if unit.bias.label not in biases:
+                biases.append(unit.bias.label)
+        groups.append(biases)
+    return groups
+
+
 def _check_steps(steps: object) -> int:
     if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be a whole number from 0 to {MAX_STEPS}, got {steps!r}")
@@ -534,6 +550,7 @@ def explain_lesson(
                                                   *lesson.constants)}  # fmt: skip
     given["lr"] = lesson.lr
     return Explanation(
+        given_groups=_given_groups(lesson),
         example=lesson,
         quantities=quantities,
         training=training,
