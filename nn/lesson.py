@@ -123,13 +123,13 @@ class Lesson:
                     z_symbol=u.z.label,
                     weights=u.weights,
                     bias=u.bias,
-                    delta_symbol=u.delta,
+                    delta_symbol=_greek(u.delta),
                 )
                 for u in layer.units
             )
             last = layer is self.layers[-1]
-            views.append(LayerView("output" if last else f"hidden {layer.number}", units,
-                                   layer.activation))  # fmt: skip
+            hidden = "hidden" if len(self.layers) == 2 else f"hidden {layer.number}"
+            views.append(LayerView("output" if last else hidden, units, layer.activation))
         return NetworkLayout(
             layers=tuple(views),
             loss=self.loss,
@@ -139,6 +139,11 @@ class Lesson:
 
     def _n_in(self) -> int:
         return len(self.inputs) - len(self.targets)
+
+
+def _greek(name: str) -> str:
+    """'delta1[0]' -> 'δ1[0]': an error term's name as drawings write it."""
+    return "δ" + name[5:] if name.startswith("delta") else name
 
 
 # ---------------------------------------------------------------------------------------------
