@@ -11,14 +11,19 @@ units, linear output) on 100 two-moons points, the max-margin loss
 ``mean_i relu(1 - y_i * score_i) + alpha * sum(p * p)`` with alpha = 1e-4, backward, and an SGD
 update with learning rate ``1.0 - 0.9 * k / 100`` at step k.
 
-Four engines, each in its own fresh process (this script again, with ``--worker``), garbage
-collector on:
+Four engines take the step, each in its own fresh process (this script again, with
+``--worker``), garbage collector on:
 
 * ``micrograd``       micrograd 0.1.0's MLP;
 * ``stepgrad``        ``nn.MLP(..., fused=False)``: the same fine-grained graph as micrograd
                       (one node per multiply and per add);
 * ``stepgrad-fused``  ``nn.MLP(..., fused=True)``: one ``weighted_sum`` node per neuron;
 * ``numpy``           ``nn.numpy_mlp``, the matrix version with hand-written backward.
+
+Then the demo's whole training loop (``--epochs``, 100 steps) through ``nn.fit``, fine-grained
+(``stepgrad-fit``) and fused (``stepgrad-fit-fused``), timed from the call to its return, against
+micrograd's demo loop: micrograd's median step times the number of epochs (running micrograd for
+100 steps takes minutes; ``--steps 100`` makes it run them all, and then their sum is used).
 
 All start from micrograd's initial weights (copied in micrograd's parameter order: per layer,
 per neuron, the w's then b), so the losses of every step must agree; the benchmark prints the
@@ -51,7 +56,9 @@ from _common import (
 )
 
 SCRIPT = os.path.abspath(__file__)
-ENGINES = ("micrograd", "stepgrad", "stepgrad-fused", "numpy")
+STEP_ENGINES = ("micrograd", "stepgrad", "stepgrad-fused", "numpy")  # one step at a time
+FIT_ENGINES = ("stepgrad-fit", "stepgrad-fit-fused")  # the whole loop through nn.fit
+ENGINES = STEP_ENGINES + FIT_ENGINES
 SIZES = (2, 16, 16, 1)  # inputs, hidden, hidden, output: micrograd's demo
 ALPHA = 1e-4  # L2 regularisation strength of the demo's loss
 SEED = 1337  # seeds micrograd's weight initialisation (random.uniform) and the data
@@ -59,12 +66,14 @@ NOISE = 0.1  # standard deviation of the Gaussian jitter on the two moons
 
 FAST_STEPS = 10  # the fast engines run at least this many steps, for steadier per-step times
 
-TARGET_FINE = 10.0  # stepgrad (fine-grained) vs micrograd, per training step
+TARGET_FINE = 15.0  # stepgrad (fine-grained) vs micrograd, per training step
 TARGET_FUSED = 50.0  # stepgrad (fused) vs micrograd
+TARGET_FIT_FINE = 30.0  # nn.fit, fine-grained, the demo's epochs vs micrograd's demo loop
+TARGET_FIT_FUSED = 80.0  # nn.fit, fused
 SAME_LOSS_FINE = 1e-12  # the fine-grained graph does micrograd's arithmetic in micrograd's order
 SAME_LOSS_OTHER = 1e-9  # fused and NumPy sum in another order: only rounding may differ
 
-QUICK = {"points": 20, "steps": 2}
+QUICK = {"points": 20, "steps": 2, "epochs": 3}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,10 +98,11 @@ def micrograd_initial_weights(seed: int) -> list[float]:
     return [float(p.data) for p in model.parameters()]
 
 
-def make_setup(points: int, steps: int) -> dict:
-    """Everything a worker needs: the data, the initial weights, the number of steps."""
+def make_setup(points: int, steps: int, epochs: int) -> dict:
+    """Everything a worker needs: the data, the initial weights, the numbers of steps/epochs."""
     xs, ys = two_moons(points)
-    return {"X": xs, "y": ys, "weights": micrograd_initial_weights(SEED), "steps": steps}
+    weights = micrograd_initial_weights(SEED)
+    return {"X": xs, "y": ys, "weights": weights, "steps": steps, "epochs": epochs}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,6 +180,49 @@ def train_graph_engine(engine: str, setup: dict, steps: int) -> dict:
     return {"losses": losses, "times": record, "params_after_compared_steps": compared}
 
 
+def train_with_fit(engine: str, setup: dict) -> dict:
+    """The demo's whole loop through ``nn.fit``: full batch, hinge loss + L2, SGD with the
+    demo's schedule, for ``setup["epochs"]`` epochs; timed from the call to its return."""
+    from nn import MLP, SGD, fit
+
+    model = MLP(
+        SIZES[0],
+        list(SIZES[1:]),
+        activation="relu",
+        output_activation="linear",
+        fused=engine == "stepgrad-fit-fused",
+    )
+    params = model.parameters()
+    for p, w in zip(params, setup["weights"]):
+        p.data = w
+    optimizer = SGD(params, lr=learning_rate)
+    compared: list[float] = []  # the parameters after as many steps as micrograd takes
+
+    def after_epoch(epoch: int, loss: float, accuracy: float | None) -> None:
+        if epoch + 1 == setup["steps"]:
+            compared.extend(p.data for p in params)
+
+    t0 = time.perf_counter()
+    history = fit(
+        model,
+        setup["X"],
+        setup["y"],
+        loss="hinge",
+        optimizer=optimizer,
+        epochs=setup["epochs"],
+        alpha=ALPHA,
+        progress=False,
+        callback=after_epoch,
+    )
+    total = time.perf_counter() - t0
+    return {
+        "losses": history.loss,
+        "total": total,
+        "epochs": setup["epochs"],
+        "params_after_compared_steps": compared,
+    }
+
+
 def numpy_layers(flat: list[float]) -> tuple[list[list[list[float]]], list[list[float]]]:
     """Split micrograd-ordered parameters into per-layer W (units, inputs) and b (units)."""
     weights, biases = [], []
@@ -224,6 +277,8 @@ def worker_main(args: argparse.Namespace) -> None:
     with open(args.setup, encoding="utf-8") as f:
         setup = json.load(f)
     steps = setup["steps"] if args.engine == "micrograd" else max(setup["steps"], FAST_STEPS)
+    if args.engine in FIT_ENGINES:
+        emit(train_with_fit(args.engine, setup))
     if args.engine == "numpy":
         emit(train_numpy(setup, steps))
     emit(train_graph_engine(args.engine, setup, steps))
@@ -232,6 +287,21 @@ def worker_main(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------------------------------
 # Parent side
 # ---------------------------------------------------------------------------------------------
+
+
+def run_time(result: dict) -> float:
+    """What "fastest" compares: the median step, or for a run through nn.fit its total."""
+    if "total" in result:
+        return result["total"]
+    return statistics.median(result["times"]["step"])
+
+
+def demo_loop_time(micrograd: dict, epochs: int) -> tuple[float, str]:
+    """micrograd's time for the demo's whole loop of `epochs` steps, and how it was obtained."""
+    steps = micrograd["times"]["step"]
+    if len(steps) >= epochs:
+        return sum(steps[:epochs]), f"the sum of its first {epochs} steps"
+    return statistics.median(steps) * epochs, f"its median step times {epochs}"
 
 
 def median_times(result: dict) -> dict[str, float]:
@@ -255,7 +325,8 @@ def train_all(setup_path: str, repeat: int) -> dict[str, dict]:
     """Train every engine `repeat` times, engines taking turns; keep each one's fastest run.
 
     Taking turns spreads a burst of load from other programs over all engines instead of
-    landing on one; "fastest" is the run with the smallest median step time.
+    landing on one; "fastest" is the run with the smallest median step time (or, through
+    nn.fit, the smallest total).
     """
     runs: dict[str, list[dict]] = {engine: [] for engine in ENGINES}
     for k in range(repeat):
@@ -268,7 +339,7 @@ def train_all(setup_path: str, repeat: int) -> dict[str, dict]:
             except WorkerError as exc:
                 print(f"  ! {exc}", flush=True)
     return {
-        engine: min(done, key=lambda r: statistics.median(r["times"]["step"]))
+        engine: min(done, key=run_time)
         for engine, done in runs.items()
         if done
     }
@@ -284,12 +355,13 @@ def print_losses(results: dict[str, dict], steps: int) -> None:
 def print_step_times(results: dict[str, dict]) -> None:
     """How long each step took, engine by engine (micrograd takes fewer steps)."""
     print("\nTime of each step")
-    step_times = [r["times"]["step"] for r in results.values()]
+    stepped = {engine: r for engine, r in results.items() if "times" in r}
+    step_times = [r["times"]["step"] for r in stepped.values()]
     rows = [
         [str(k), *(seconds(ts[k]) if k < len(ts) else "" for ts in step_times)]
         for k in range(max(map(len, step_times)))
     ]
-    print(table(rows, ["step", *results]))
+    print(table(rows, ["step", *stepped]))
 
 
 def print_phase_medians(medians: dict[str, dict[str, float]]) -> None:
@@ -314,6 +386,22 @@ def print_ratios(ratios: dict[str, float], medians: dict[str, dict[str, float]])
                 print(f"  ratio {engine}/numpy: {ratio_text(r)}  (how much slower than NumPy)")
 
 
+def print_fit(results: dict[str, dict], loop: float, how: str, epochs: int) -> dict[str, float]:
+    """nn.fit's whole loop against micrograd's demo loop; returns the ratios."""
+    print(f"\nThe demo's {epochs} steps through nn.fit")
+    print(f"  micrograd's demo loop: {seconds(loop)} ({how})")
+    ratios = {}
+    for engine in FIT_ENGINES:
+        if engine in results:
+            total = results[engine]["total"]
+            ratios[engine] = loop / total
+            print(
+                f"  {engine}: {seconds(total)} ({seconds(total / epochs)} per epoch), "
+                f"ratio micrograd/{engine}: {ratio_text(ratios[engine])}"
+            )
+    return ratios
+
+
 def run_benchmark(args: argparse.Namespace) -> int:
     """Measure every engine, print per-step times, ratios and targets; return the exit code."""
     if importlib.util.find_spec("micrograd") is None:
@@ -321,7 +409,11 @@ def run_benchmark(args: argparse.Namespace) -> int:
         return 2
     points = QUICK["points"] if args.quick else args.points
     steps = QUICK["steps"] if args.quick else args.steps
-    setup = make_setup(points, steps)
+    epochs = QUICK["epochs"] if args.quick else args.epochs
+    if epochs < steps:
+        print(f"--epochs ({epochs}) must be at least --steps ({steps})", file=sys.stderr)
+        return 2
+    setup = make_setup(points, steps, epochs)
 
     print("stepgrad vs micrograd 0.1.0 vs NumPy: one training step of micrograd's demo")
     print(machine_line())
@@ -331,7 +423,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
     )
     print(
         f"micrograd runs {steps} steps, the others {max(steps, FAST_STEPS)}; "
-        f"times are medians over the steps; best of {args.repeat} run(s) per engine\n"
+        f"times are medians over the steps; nn.fit runs {epochs} epochs; "
+        f"best of {args.repeat} run(s) per engine\n"
     )
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -346,14 +439,16 @@ def run_benchmark(args: argparse.Namespace) -> int:
 
     print_losses(results, steps)
     print_step_times(results)
-    medians = {engine: median_times(r) for engine, r in results.items()}
+    medians = {engine: median_times(r) for engine, r in results.items() if "times" in r}
     print_phase_medians(medians)
     ratios = {
         engine: medians["micrograd"]["step"] / medians[engine]["step"]
-        for engine in results
+        for engine in medians
         if engine != "micrograd"
     }
     print_ratios(ratios, medians)
+    loop, how = demo_loop_time(ref, epochs)
+    fit_ratios = print_fit(results, loop, how, epochs)
     differences = {
         engine: (loss_difference(r, ref, steps), parameter_difference(r, ref))
         for engine, r in results.items()
@@ -375,8 +470,20 @@ def run_benchmark(args: argparse.Namespace) -> int:
             (ratios.get("stepgrad-fused") or 0.0) >= TARGET_FUSED,
         ),
         same_result_target("stepgrad", "stepgrad fine-grained", SAME_LOSS_FINE, differences),
+        Target(
+            f"nn.fit fine-grained >= {TARGET_FIT_FINE:g}x micrograd's demo loop",
+            ratio_text(fit_ratios.get("stepgrad-fit")),
+            (fit_ratios.get("stepgrad-fit") or 0.0) >= TARGET_FIT_FINE,
+        ),
+        Target(
+            f"nn.fit fused >= {TARGET_FIT_FUSED:g}x micrograd's demo loop",
+            ratio_text(fit_ratios.get("stepgrad-fit-fused")),
+            (fit_ratios.get("stepgrad-fit-fused") or 0.0) >= TARGET_FIT_FUSED,
+        ),
         same_result_target("stepgrad-fused", "stepgrad fused", SAME_LOSS_OTHER, differences),
         same_result_target("numpy", "NumPy", SAME_LOSS_OTHER, differences),
+        same_result_target("stepgrad-fit", "nn.fit fine-grained", SAME_LOSS_FINE, differences),
+        same_result_target("stepgrad-fit-fused", "nn.fit fused", SAME_LOSS_OTHER, differences),
     ]
     summary = {
         "machine": machine_line(),
@@ -384,6 +491,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         "config": {
             "points": points,
             "steps": steps,
+            "epochs": epochs,
             "sizes": SIZES,
             "alpha": ALPHA,
             "repeat": args.repeat,
@@ -392,6 +500,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
         "results": results,
         "median_times": medians,
         "ratios": ratios,
+        "demo_loop": {"micrograd": loop, "how": how},
+        "fit_ratios": fit_ratios,
         "differences": {e: {"loss": d, "parameters": p} for e, (d, p) in differences.items()},
     }
     return finish(targets, args.check, summary, args.json)
@@ -413,6 +523,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--points", type=positive_int, default=100, help="two-moons points (100)")
     p.add_argument("--steps", type=positive_int, default=3, help="micrograd's training steps (3)")
+    p.add_argument(
+        "--epochs", type=positive_int, default=100, help="epochs through nn.fit: the demo's (100)"
+    )
     p.add_argument(
         "--repeat", type=positive_int, default=1, help="runs per engine; the fastest is kept (1)"
     )

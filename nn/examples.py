@@ -121,7 +121,8 @@ _DEFAULTS = {
 }
 
 NOTE_1_1_1_READING = (
-    "Seed 002 contradicts itself about the output: it says the output layer is linear, "
+    "The one-neuron walkthrough contradicts itself about the output: it says the output layer "
+    "is linear, "
     "'y = wx + b', but then computes h = wx + b, y = sigma(h), and differentiates through "
     "dy/dh = sigma'(h). We follow the computation, which is consistent from the forward pass "
     "to the weight update: both units are sigmoid, and 'wx + b' is each unit's (linear) "
@@ -193,8 +194,8 @@ def _build_2_2_1(p: Mapping[str, float], lr: float) -> Example:
     loss = g.name(g.name(t - y_hat, "t - y_hat") ** 2, "loss")
     return Example(
         name="2-2-1",
-        title="2-2-1 sigmoid network, squared error (seed 001)",
-        source="seed 001",
+        title="2-2-1 sigmoid network, squared error (the backpropagation case study)",
+        source="the backpropagation case study, 2-2-1 network",
         loss=loss,
         nodes=g.nodes,
         parameters=[*w1[0], *w1[1], *b1, *w2, b2],
@@ -202,8 +203,9 @@ def _build_2_2_1(p: Mapping[str, float], lr: float) -> Example:
         lr=lr,
         deltas={"delta2": "z2", "delta1[0]": "z1[0]", "delta1[1]": "z1[1]"},
         notes=(
-            "Network, input, target and learning rate are the seed's (file 001).",
-            "Hidden input j is sum_i x[i]*W1[i][j] + b1[j], the way the seed writes its sums.",
+            "Network, input, target and learning rate are the case study's.",
+            "Hidden input j is sum_i x[i]*W1[i][j] + b1[j], the way the case study writes its "
+            "sums.",
         ),
     )
 
@@ -224,8 +226,8 @@ def _build_1_1_1(p: Mapping[str, float], lr: float) -> Example:
     loss = g.name(half * g.name(g.name(y - t, "y - t") ** 2, "(y - t)^2"), "loss")
     return Example(
         name="1-1-1",
-        title="1-1-1 sigmoid network, half squared error (seed 002)",
-        source="seed 002",
+        title="1-1-1 sigmoid network, half squared error (the one-neuron walkthrough)",
+        source="the one-neuron walkthrough, 1-1-1 network",
         loss=loss,
         nodes=g.nodes,
         parameters=[w1, b1, w2, b2],
@@ -234,7 +236,8 @@ def _build_1_1_1(p: Mapping[str, float], lr: float) -> Example:
         deltas={"delta2": "h2", "delta1": "h1"},
         notes=(
             NOTE_1_1_1_READING,
-            "Seed 002 gives no numbers: x, t, w1, b1, w2, b2 and the learning rate are ours.",
+            "The walkthrough gives no numbers: x, t, w1, b1, w2, b2 and the learning rate are "
+            "ours.",
         ),
     )
 
@@ -265,8 +268,8 @@ def _build_softmax(p: Mapping[str, float], lr: float) -> Example:
     loss = g.name(-g.sum(terms), "loss")
     return Example(
         name="softmax",
-        title="softmax output with cross-entropy loss (seed 003)",
-        source="seed 003",
+        title="softmax output with cross-entropy loss (the softmax derivation)",
+        source="the softmax derivation",
         loss=loss,
         nodes=g.nodes,
         parameters=[w for row in w1 for w in row] + b1 + [w for row in w2 for w in row] + b2,
@@ -277,12 +280,13 @@ def _build_softmax(p: Mapping[str, float], lr: float) -> Example:
             **{f"delta1[{j}]": f"z1[{j}]" for j in range(3)},
         },
         notes=(
-            "Seed 003 gives no numbers: the inputs, weights, one-hot target and learning rate "
-            "are ours.",
-            "W1[j][i] connects input i to hidden unit j, as in the seed's "
+            "The derivation gives no numbers: the inputs, weights, one-hot target and learning "
+            "rate are ours.",
+            "W1[j][i] connects input i to hidden unit j, as in the derivation's "
             "z(l) = W(l) a(l-1) + b(l).",
             "The softmax and the loss are built from exp, +, /, log and * nodes, so the engine "
-            "finds dJ/dz2 by the chain rule alone; the seed's shortcut y_hat - y is only checked.",
+            "finds dJ/dz2 by the chain rule alone; the derivation's shortcut y_hat - y is only "
+            "checked.",
             "log is the natural logarithm.",
         ),
     )

@@ -8,9 +8,11 @@ graph's own ``Value``s: after ``backward()`` their ``.grad`` is what the picture
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from autograd import Value
+from autograd import Value, topological_order
 
 
 @dataclass(frozen=True)
@@ -19,13 +21,14 @@ class UnitView:
 
     ``symbol`` names the unit's output the way the lesson does (``"a1[0]"``, ``"out_h1"``,
     ``"x[1]"``); ``z_symbol`` its weighted input (``"z1[0]"``, ``"net_h1"``). For an input unit
-    ``z`` is None, ``a`` is the input leaf and ``weights`` is empty. ``weights[i]`` is the weight
-    of the edge from unit i of the previous layer (None where there is no edge); ``bias`` may be
-    shared with other units of the layer (the same Value), as some textbooks do.
+    ``z`` is None, ``a`` is the input leaf (None when the layout was made without a forward
+    pass, as are ``z`` and ``a`` of every unit then) and ``weights`` is empty. ``weights[i]`` is
+    the weight of the edge from unit i of the previous layer (None where there is no edge);
+    ``bias`` may be shared with other units of the layer (the same Value), as some textbooks do.
     """
 
     symbol: str
-    a: Value
+    a: Value | None
     z: Value | None = None
     z_symbol: str = ""
     weights: tuple[Value | None, ...] = ()
@@ -65,3 +68,82 @@ class NetworkLayout:
                         seen.add(id(p))
                         out.append(p)
         return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The layout of an nn.MLP
+# ---------------------------------------------------------------------------------------------
+
+# The labels an MLP gives the nodes of a forward pass (see nn.mlp): x[i], z1[j], a1[j], ...
+_MLP_NODE_LABEL = re.compile(r"^(?:x|[za][1-9]\d*)\[\d+\]$")
+
+
+def layout_of_mlp(model: Any, root: Value | None = None) -> NetworkLayout:
+    """The layered view of an ``nn.MLP``: its layers, neurons, weights and biases.
+
+    Weights and biases are read from the model's structure (``model.layers[l].neurons[j].w[i]``
+    and ``.b``), never from parameter labels. With ``root`` (an output of the model, or a loss
+    computed from one sample), each unit also gets the nodes of that forward pass, found by the
+    labels the MLP gives them (``x[0]``, ``z1[0]``, ``a1[0]``; for a linear unit ``a`` is ``z``).
+    When the graph holds several forward passes (a loss over a batch), a unit's weighted input
+    and activation are ambiguous and are left out (None). A root that is not an output of the
+    model becomes the layout's ``loss``.
+    """
+    layers = getattr(model, "layers", None)
+    if not isinstance(layers, list) or not layers or not all(
+        hasattr(layer, "neurons") for layer in layers
+    ):
+        raise TypeError(f"layout_of_mlp needs an nn.MLP (layers of neurons); got {model!r}")
+    nodes: dict[str, Value] = {}
+    if root is not None:
+        if not isinstance(root, Value):
+            raise TypeError(f"root must be a Value, got {type(root).__name__}")
+        nodes = _forward_nodes(model, root)
+    nin = len(layers[0].neurons[0].w)
+    views = [
+        LayerView(
+            "input",
+            tuple(UnitView(f"x[{i}]", a=nodes.get(f"x[{i}]")) for i in range(nin)),
+        )
+    ]
+    last = len(layers) - 1
+    for number, layer in enumerate(layers, start=1):
+        units = []
+        for j, neuron in enumerate(layer.neurons):
+            z = nodes.get(f"z{number}[{j}]")
+            # a linear unit's output is its weighted input; a softmax output may not be in the
+            # graph at all (a loss that uses one of them)
+            a = nodes.get(f"a{number}[{j}]", z if layer.activation == "linear" else None)
+            units.append(
+                UnitView(
+                    f"a{number}[{j}]",
+                    a=a,
+                    z=z,
+                    z_symbol=f"z{number}[{j}]",
+                    weights=tuple(neuron.w),
+                    bias=neuron.b,
+                    delta_symbol=f"δ{number}[{j}]",
+                )
+            )
+        name = "output" if number - 1 == last else f"hidden {number}"
+        views.append(LayerView(name, tuple(units), getattr(layer, "activation", "")))
+    outputs = {id(u.a) for u in views[-1].units if u.a is not None}
+    loss = root if root is not None and id(root) not in outputs else None
+    return NetworkLayout(layers=tuple(views), loss=loss)
+
+
+def _forward_nodes(model: Any, root: Value) -> dict[str, Value]:
+    """label -> node of the one forward pass in root's graph; {} when there are several."""
+    order = topological_order(root)
+    in_graph = {id(v) for v in order}
+    if not any(id(p) in in_graph for p in model.parameters()):
+        raise ValueError(
+            "root was not computed by this model: none of its parameters is in root's graph"
+        )
+    found: dict[str, Value] = {}
+    for v in order:
+        if v.label and _MLP_NODE_LABEL.match(v.label):
+            if v.label in found:  # a second forward pass (a batch): which one is meant?
+                return {}
+            found[v.label] = v
+    return found

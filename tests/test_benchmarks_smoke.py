@@ -9,6 +9,7 @@ limit where Python puts it.
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,14 @@ def test_engine_quick_run_prints_every_ratio_line(engine_run):
     for name in ("end to end", "build", "backward", "memory"):
         assert f"ratio {name}:" in out
     assert "Targets" in out and ("PASS" in out or "FAIL" in out)
+
+
+def test_engine_graph_bytes_per_node_are_measured_below_the_peak(engine_run):
+    # The graph as built is part of what is alive at the peak (backward only adds to it).
+    memory = engine_run[1]["dot_memory"]["stepgrad"]
+    assert 0 < memory["graph_bytes_per_node"] <= memory["peak_bytes_per_node"]
+    assert "graph memory per node" in engine_run[0].stdout
+    assert "graph <= 100 bytes per node" in engine_run[0].stdout
 
 
 def test_engine_counts_2n_leaves_n_products_n_minus_1_sums(engine_run):
@@ -122,6 +131,38 @@ def test_training_fine_grained_stepgrad_repeats_micrograds_losses_and_updates(tr
     assert max(abs(a - b) for a, b in zip(mine[key], theirs[key])) <= 1e-12
     # ... and training did move the parameters (else equal parameters would prove nothing).
     assert max(abs(a - b) for a, b in zip(theirs[key], data["setup"]["weights"])) > 1e-3
+
+
+def test_training_through_fit_prints_its_ratio_to_micrograds_demo_loop(training_run):
+    out, data = training_run[0].stdout, training_run[1]
+    epochs = data["config"]["epochs"]
+    for engine in ("stepgrad-fit", "stepgrad-fit-fused"):
+        assert f"ratio micrograd/{engine}:" in out
+        assert len(data["results"][engine]["losses"]) == epochs
+    # micrograd ran fewer steps than the loop has: its loop time is its median step x epochs.
+    steps = data["results"]["micrograd"]["times"]["step"]
+    assert data["demo_loop"]["micrograd"] == pytest.approx(statistics.median(steps) * epochs)
+
+
+def test_training_through_fit_repeats_micrograds_losses_and_updates(training_run):
+    # fit with the demo's loss, L2 term and learning-rate schedule takes micrograd's steps:
+    # fine-grained to the last bits, fused up to the order of its sums.
+    data = training_run[1]
+    steps = data["config"]["steps"]
+    theirs = data["results"]["micrograd"]
+    key = "params_after_compared_steps"
+    for engine, tolerance in (("stepgrad-fit", 1e-12), ("stepgrad-fit-fused", 1e-9)):
+        mine = data["results"][engine]
+        losses = zip(mine["losses"][:steps], theirs["losses"])
+        assert max(abs(a - b) for a, b in losses) <= tolerance, engine
+        assert len(mine[key]) == len(theirs[key])
+        assert max(abs(a - b) for a, b in zip(mine[key], theirs[key])) <= tolerance, engine
+
+
+def test_training_rejects_fewer_epochs_than_micrograd_steps():
+    proc = run_script("bench_training.py", "--steps", "5", "--epochs", "4")
+    assert proc.returncode == 2
+    assert "--epochs (4) must be at least --steps (5)" in proc.stderr
 
 
 def test_training_fused_and_numpy_losses_agree_with_micrograd(training_run):

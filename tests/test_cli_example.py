@@ -123,7 +123,7 @@ def test_text_shows_seed_vocabulary_in_seed_order_with_formulas(capsys):
     ) in out
     assert f"W2[0] (new) = W2[0] − η·∂L/∂W2[0] = 0.6 − 0.1·({shown(v['dL/dW2[0]'])})" in out
     order = ["Forward pass", "Loss", "Output error", "Hidden errors", "Gradients", "Update",
-             "Training", "Seed check"]  # fmt: skip
+             "Training", "Printed numbers check"]  # fmt: skip
     positions = [out.index(f"\n{heading}") for heading in order]
     assert positions == sorted(positions)
     assert out.index("z1[1] =") < out.index("a1[0] =") < out.index("z2 =") < out.index("ŷ =")
@@ -131,25 +131,25 @@ def test_text_shows_seed_vocabulary_in_seed_order_with_formulas(capsys):
 
 def test_text_marks_each_seed_mismatch_and_where_the_error_enters(capsys):
     _, out, _ = run_cli(capsys, "2-2-1")
-    assert "✗ seed printed 0.31 (wrong arithmetic)" in out
-    assert "✗ seed printed 0.71 (wrong arithmetic): 0.6*0.57 + 0.7*0.57 + 0.3 = 1.041" in out
-    assert "✗ seed printed 0.67 (inherits an earlier error)" in out
-    assert "✗ seed printed −0.04 (wrong arithmetic)" in out
-    assert out.count("✗ seed printed") == 13
+    assert "✗ printed 0.31 (wrong arithmetic)" in out
+    assert "✗ printed 0.71 (wrong arithmetic): 0.6*0.57 + 0.7*0.57 + 0.3 = 1.041" in out
+    assert "✗ printed 0.67 (inherits an earlier error)" in out
+    assert "✗ printed −0.04 (wrong arithmetic)" in out
+    assert out.count("✗ printed") == 13
     assert "The first error enters at z1[0]" in out
     assert "Only inherit an earlier error" in out and "ŷ, L, δ2, δ1[0], δ1[1]" in out
 
 
 def test_no_compare_seed_hides_the_seed_numbers(capsys):
     _, out, _ = run_cli(capsys, "2-2-1", "--no-compare-seed")
-    assert "seed printed" not in out and "Seed check" not in out
+    assert "✗ printed" not in out and "Printed numbers check" not in out
 
 
 def test_compare_seed_on_an_example_without_seed_numbers_says_so(capsys):
     _, out, _ = run_cli(capsys, "1-1-1")
-    assert "seed printed" not in out and "Seed check" not in out
+    assert "✗ printed" not in out and "Printed numbers check" not in out
     _, out, _ = run_cli(capsys, "1-1-1", "--compare-seed")
-    assert "seed 002 prints no numbers for this example" in out
+    assert "The source (the one-neuron walkthrough, 1-1-1 network) prints no numbers" in out
 
 
 def test_1_1_1_output_says_which_reading_it_follows(capsys):
@@ -170,8 +170,8 @@ def test_markdown_has_a_table_per_section_with_seed_column(capsys):
     code, out, _ = run_cli(capsys, "2-2-1", "--format", "markdown", "--steps", "2")
     assert code == 0
     assert out.startswith("# Worked example 2-2-1")
-    assert "## Forward pass" in out and "## Seed check" in out
-    assert "| Quantity | Formula | With the numbers | Value | Seed printed |" in out
+    assert "## Forward pass" in out and "## Printed numbers check" in out
+    assert "| Quantity | Formula | With the numbers | Value | Printed |" in out
     assert (
         "| z1[0] | x[0]·W1[0][0] + x[1]·W1[1][0] + b1[0] | 0.5·0.5 + 0.3·0.2 + 0.1 | 0.41 | ✗"
     ) in out
@@ -326,7 +326,7 @@ def test_quiz_wrong_answer_is_told_and_shown_formula_operands_and_true_value(cap
     assert code == 0
     assert "✗ wrong: you said 0.31." in out
     assert "z1[0] = x[0]·W1[0][0] + x[1]·W1[1][0] + b1[0] = 0.5·0.5 + 0.3·0.2 + 0.1 = 0.41" in out
-    assert "✗ seed printed 0.31 (wrong arithmetic)" in out  # the seed made the same slip
+    assert "✗ printed 0.31 (wrong arithmetic)" in out  # the seed made the same slip
     assert "Quitting." in out and "Score: 0 of" in out and "1 wrong" in out
 
 

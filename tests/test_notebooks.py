@@ -6,8 +6,11 @@ finite differences), so running them is a test of the library as well as of the 
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +19,8 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 LESSONS = {
     "01_worked_example_2-2-1.ipynb",
@@ -90,3 +94,40 @@ def test_notebook_is_committed_executed_with_outputs_and_small(path):
     assert outputs, f"{path.name} was saved without its outputs"
     errors = [output for output in outputs if output.output_type == "error"]
     assert not errors, f"{path.name} was saved with an error output: {errors[0].get('ename')}"
+
+
+def readme_notebook_command() -> list[str]:
+    """The command README's "Notebooks" section gives for running the lessons, as argv."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Notebooks", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```bash\n(.*?)\n```", section, flags=re.DOTALL)
+    assert len(commands) == 1, "README's Notebooks section should give exactly one command"
+    return shlex.split(commands[0])
+
+
+def test_readme_command_runs_a_lesson_and_writes_a_page(kernel_is_this_python, tmp_path):
+    # README's own command, on one lesson instead of all (the test above runs every one), with
+    # this environment's jupyter in place of .venv/bin/jupyter and the page written to tmp_path.
+    argv = readme_notebook_command()
+    assert argv[0] == ".venv/bin/jupyter" and argv[1] == "nbconvert", argv
+    assert "notebooks/*.ipynb" in argv and "--execute" in argv
+    lesson = NOTEBOOKS_DIR / "01_worked_example_2-2-1.ipynb"
+    argv = [sys.executable, "-m", "jupyter", *argv[1:]]
+    argv[argv.index("notebooks/*.ipynb")] = str(lesson)
+    argv[argv.index("--output-dir") + 1] = str(tmp_path)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    page = (tmp_path / f"{lesson.stem}.html").read_text(encoding="utf-8")
+    # The page shows what the run printed: the first line of each printed output of the stored
+    # (committed, executed) lesson, which the re-run prints again.
+    stored = nbformat.read(lesson, as_version=4)
+    first_lines = [
+        out.text.splitlines()[0]
+        for cell in stored.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if out.output_type == "stream" and out.text.strip()
+    ]
+    assert first_lines
+    for line in first_lines:
+        assert html.escape(line, quote=False) in page, line

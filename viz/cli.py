@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every `stepgrad` command."""
     parser = argparse.ArgumentParser(
         prog="stepgrad",
-        description="See backpropagation: step through the seed documents' worked examples "
+        description="See backpropagation: step through worked examples "
         "by hand, and draw computation graphs with every gradient on them.",
     )
     parser.add_argument("--version", action="version", version=f"stepgrad {__version__}")
@@ -56,7 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     example.add_argument("--format", default="text", choices=FORMATS, help="output format")
     example.add_argument(
-        "--lr", type=_positive_float, default=None, help="learning rate (default: the seed's, 0.1)"
+        "--lr",
+        type=_positive_float,
+        default=None,
+        help="learning rate (default: the example's own)",
     )
     example.add_argument(
         "--steps",
@@ -68,13 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare-seed",
         action="store_true",
         default=None,
-        help="show the seed's printed numbers beside the true ones (on by default for 2-2-1)",
+        help="show the numbers the source printed beside the true ones (on by default when it "
+        "printed some)",
     )
     example.add_argument(
         "--no-compare-seed",
         dest="compare_seed",
         action="store_false",
-        help="do not show the seed's printed numbers",
+        help="do not show the numbers the source printed",
     )
     example.add_argument(
         "--quiz",

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 import graphviz
 
 from autograd import Value, topological_order
+from nn.network import NetworkLayout, layout_of_mlp
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
+VIEWS = ("graph", "network")
 COLOR_BY = ("role", "grad", None)
 DEFAULT_MAX_NODES = 300
 
@@ -61,8 +63,10 @@ class Drawing(graphviz.Digraph):
 
 
 def draw(
-    value: Value,
+    value: Value | NetworkLayout,
     *,
+    view: str | None = None,
+    layout: NetworkLayout | None = None,
     rankdir: str = "LR",
     show_grad: bool = True,
     precision: int = 4,
@@ -77,6 +81,10 @@ def draw(
     max_nodes: int = DEFAULT_MAX_NODES,
 ) -> Drawing:
     """Draw the graph that ``value`` was computed from, as a `graphviz.Digraph`.
+
+    ``view="graph"`` (the default for a Value) draws the computation graph described below;
+    ``view="network"`` (the default for a :class:`nn.network.NetworkLayout`) draws the network
+    as textbooks do: units as circles in layers, weights on the edges (see "The network view").
 
     Every Value becomes a record ``label | data | grad``; every operation a small node between
     its operands and its result; edges go the way data flows (left to right by default). Node
@@ -110,8 +118,43 @@ def draw(
     * ``max_nodes``: above this many drawn nodes (records + operations, default 300) a
       ValueError suggests ``collapse`` instead of producing an unreadable picture.
 
+    Node ids in SVG output: Graphviz writes each node and edge as a ``<g>`` whose ``<title>``
+    is its DOT name (the ``id`` attribute is Graphviz's own counter, ``node1``, ``edge1``, in
+    DOT order, also stable): ``v{i}`` for the i-th Value of ``topological_order(value)``,
+    ``op{i}`` for the operation that made it, ``n{k}`` for the k-th collapsed neuron, and
+    ``tail->head`` for an edge; clusters are ``cluster_layer{k}`` and ``cluster_neuron{k}``.
+
+    The network view (``view="network"``): give ``layout=`` (a ``NetworkLayout``, e.g. a
+    lesson's ``layout()``), or ``model=`` an ``nn.MLP`` (its layout is built with
+    ``nn.network.layout_of_mlp(model, root=value)``), or pass the layout as ``value``. Each unit
+    shows its weighted input and activation and, after a backward pass, its δ = dLoss/dz; each
+    edge its weight and the weight's gradient (written on the edge when a layer pair has at most
+    16 edges; colour and width always show sign and size); a unit's own bias is written inside
+    it, a bias shared by a layer once, beside the layer. ``rankdir``, ``show_grad``,
+    ``precision``, ``grads``, ``highlight`` (Values) and ``max_nodes`` (units; weights up to 10
+    times that) apply. Its ids: ``L{l}u{j}`` for unit j of layer l (layer 0: the inputs),
+    ``L{l}b`` for a shared bias, ``loss``, edges ``L{l-1}u{i}->L{l}u{j}``; clusters
+    ``cluster_L{l}``. ``viz.network_view.element_values(layout)`` maps each id to its Values.
+
+    Every label (Value labels, parameter names, layer and unit names) is drawn literally:
+    backslashes, HTML, quotes, braces, newlines. A character Graphviz cannot draw (a lone
+    surrogate, U+FFFE) is drawn as U+FFFD; a label too long for Graphviz (about 15,000 bytes)
+    raises a ValueError naming the node.
+
     Call ``.source`` for the DOT text; in Jupyter the result displays inline.
     """
+    if view is None:
+        view = "network" if isinstance(value, NetworkLayout) else "graph"
+    if view not in VIEWS:
+        raise ValueError(f"view must be 'graph' or 'network'; got {view!r}")
+    if view == "network":
+        return _draw_network_view(
+            value, layout, model, rankdir=rankdir, show_grad=show_grad, precision=precision,
+            grads=grads, highlight=highlight, max_nodes=max_nodes,
+            graph_only={"names": names, "collapse": collapse, "grad_width": grad_width},
+        )
+    if layout is not None:
+        raise ValueError("layout= is for view='network'; the graph view draws value's graph")
     style = _Style(rankdir, show_grad, precision, color_by, grad_width, max_nodes)
     if not isinstance(value, Value):
         hint = (
@@ -133,6 +176,61 @@ def draw(
     marks = _Highlights.of(highlight, graph)
     shown = _shown_grads(grads, graph)
     return _Builder(graph, style, collapsed, clusters, marks, shown).build()
+
+
+def _draw_network_view(
+    value: object,
+    layout: NetworkLayout | None,
+    model: object,
+    *,
+    rankdir: str,
+    show_grad: bool,
+    precision: int,
+    grads: object,
+    highlight: object,
+    max_nodes: int,
+    graph_only: dict[str, object],
+) -> Drawing:
+    """draw(..., view="network"): find the layout, check the options, draw it."""
+    from viz.network_view import draw_network  # the network view needs nothing else from here
+
+    style = _Style(rankdir, show_grad, precision, "role", None, max_nodes)
+    for option, given in graph_only.items():
+        if given not in (None, False):
+            raise ValueError(f"{option}= applies to the computation graph, not view='network'")
+    if isinstance(value, NetworkLayout):
+        if layout is not None and layout is not value:
+            raise ValueError("give the network layout once: as value or as layout=")
+        layout = value
+    elif layout is None:
+        if model is None:
+            raise ValueError(
+                "view='network' needs the network's layout: pass model= (an nn.MLP) or layout= "
+                "(a nn.network.NetworkLayout, e.g. a lesson's layout())"
+            )
+        if not isinstance(value, Value):
+            raise TypeError(f"draw needs a Value or a NetworkLayout, got {type(value).__name__}")
+        layout = layout_of_mlp(model, root=value)
+    elif not isinstance(layout, NetworkLayout):
+        raise TypeError(f"layout must be a NetworkLayout; got {type(layout).__name__}")
+    shown = None
+    if grads is not None:
+        if not isinstance(grads, Mapping):
+            raise TypeError(
+                f"grads must be a mapping Value -> float or None; got {type(grads).__name__}"
+            )
+        by_id = {id(v): g for v, g in grads.items()}
+        shown = lambda v: by_id.get(id(v))  # noqa: E731
+    return draw_network(
+        layout,
+        drawing_class=Drawing,
+        rankdir=style.rankdir,
+        show_grad=style.show_grad,
+        number=style.number,
+        grads=shown,
+        highlight=highlight,
+        max_nodes=style.max_nodes,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -360,7 +360,7 @@ def _softmax_check(v: dict[str, float]) -> str:
     engine = ", ".join(format_number(v[f"delta2[{k}]"]) for k in range(3))
     closed = ", ".join(format_number(v[f"y_hat[{k}]"] - v[f"y[{k}]"]) for k in range(3))
     return (
-        f"Check of the seed's shortcut: the engine's ∂J/∂z2 = [{engine}] (chain rule through "
+        f"Check of the derivation's shortcut: the engine's ∂J/∂z2 = [{engine}] (chain rule through "
         f"the whole graph) and ŷ − y = [{closed}] differ by at most {gap:.1e}, so δ2 = ŷ − y."
     )
 
@@ -455,20 +455,20 @@ def seed_mark(c: SeedComparison, loss_symbol: str = "L") -> str:
     """One line: the seed's printed number, a ✓/✗ mark, the kind of mismatch and why."""
     printed = _seed_number(c.printed)
     if c.kind == MATCH:
-        return f"{MARK_RIGHT} seed printed {printed} (matches)"
+        return f"{MARK_RIGHT} printed {printed} (matches)"
     given = format_number(c.given_seed)
     cut = f", cut off to {printed} instead of rounded" if c.cut_off else ""
     if c.kind == WRONG_ARITHMETIC:
-        why = f"{c.seed_text} = {given}, even with the seed's own numbers"
+        why = f"{c.seed_text} = {given}, even with the source's own numbers"
     elif c.kind == INHERITS:
         own = ", ".join(
             f"{symbol(n, loss_symbol)} = {_seed_number(SEED_PRINTED[n].printed)}"
             for n in c.inherited_from
         )
-        why = f"right given the seed's own {own}: {c.seed_text} = {given}{cut}"
+        why = f"right given the source's own {own}: {c.seed_text} = {given}{cut}"
     else:
         why = f"the true value is {format_number(c.true_value)}{cut}"
-    return f"{MARK_WRONG} seed printed {printed} ({c.kind}): {why}"
+    return f"{MARK_WRONG} printed {printed} ({c.kind}): {why}"
 
 
 def seed_summary(comparisons: list[SeedComparison], loss_symbol: str = "L") -> list[str]:
@@ -481,17 +481,17 @@ def seed_summary(comparisons: list[SeedComparison], loss_symbol: str = "L") -> l
     first = first_seed_error(comparisons)
     lines = []
     if first is None:
-        lines.append("Every printed number follows from the seed's own earlier numbers.")
+        lines.append("Every printed number follows from the source's own earlier numbers.")
     else:
         lines.append(
-            f"The first error enters at {symbol(first.name, loss_symbol)}: the seed prints "
+            f"The first error enters at {symbol(first.name, loss_symbol)}: the source prints "
             f"{_seed_number(first.printed)} for {first.seed_text}, which is "
             f"{format_number(first.given_seed)}. Every later number is built on it."
         )
     lines += [
-        f"Wrong arithmetic (wrong even given the seed's own earlier numbers): "
+        f"Wrong arithmetic (wrong even given the source's own earlier numbers): "
         f"{names(WRONG_ARITHMETIC)}.",
-        f"Only inherit an earlier error (right given the seed's own earlier numbers): "
+        f"Only inherit an earlier error (right given the source's own earlier numbers): "
         f"{names(INHERITS)}.",
         f"Rounding only: {names(ROUNDING_ONLY)}.",
         f"Match the true value: {names(MATCH)}.",
@@ -505,8 +505,8 @@ def _seed_note(explanation: Explanation) -> list[str]:
         return []
     if explanation.seed_comparisons is None:
         return [
-            f"{explanation.example.source} prints no numbers for this example: there is nothing "
-            "to compare."
+            f"The source ({explanation.example.source}) prints no numbers for this example: "
+            "there is nothing to compare."
         ]
     return seed_summary(explanation.seed_comparisons, explanation.loss_symbol)
 
@@ -562,7 +562,7 @@ def render_text(explanation: Explanation) -> str:
         out += [f"  {q.line()}" for q in explanation.training]
     seed_lines = _seed_note(explanation)
     if seed_lines:
-        out += ["", "Seed check"] + [f"  {line}" for line in seed_lines]
+        out += ["", "Printed numbers check"] + [f"  {line}" for line in seed_lines]
     return "\n".join(out) + "\n"
 
 
@@ -574,7 +574,7 @@ def _markdown_table(quantities: list[Quantity], with_seed: bool, loss_symbol: st
     header = "| Quantity | Formula | With the numbers | Value |"
     rule = "|---|---|---|---:|"
     if with_seed:
-        header += " Seed printed |"
+        header += " Printed |"
         rule += "---|"
     rows = [header, rule]
     for q in quantities:
@@ -602,7 +602,7 @@ def render_markdown(explanation: Explanation) -> str:
         out += _markdown_table(explanation.training, False, explanation.loss_symbol)
     seed_lines = _seed_note(explanation)
     if seed_lines:
-        out += ["", "## Seed check", ""] + [f"- {line}" for line in seed_lines]
+        out += ["", "## Printed numbers check", ""] + [f"- {line}" for line in seed_lines]
     return "\n".join(out) + "\n"
 
 
