@@ -11,9 +11,10 @@ from html.parser import HTMLParser
 import pytest
 
 from autograd import Value, topological_order
+from nn import MLP
 from nn.examples import build_example
 from tests.test_render import SVG, cell, expected_2_2_1
-from viz.graph_command import example_parameter_names
+from viz.graph_command import example_layout, example_parameter_names
 from viz.steps import StepPage, step_page, write_steps_html
 
 pytestmark = pytest.mark.skipif(
@@ -40,10 +41,14 @@ def page_parts(page_html: str) -> tuple[dict, ET.Element]:
 
 
 def final_texts(data: dict, upto: int) -> dict[str, str]:
-    """Text key -> what it shows after step ``upto`` (later steps overwrite earlier ones)."""
+    """Text key -> what the graph shows after step ``upto`` (later steps overwrite earlier ones).
+
+    A step sends the number; the graph's texts put "data " or "grad " before it.
+    """
     shown: dict[str, str] = {}
     for step in data["steps"][: upto + 1]:
-        shown.update(dict(step["s"]))
+        for key, number in step["s"]:
+            shown[key] = ("data " if key[0] == "d" else "grad ") + number
     return shown
 
 
@@ -227,3 +232,79 @@ def test_write_steps_html_keeps_its_old_call(tmp_path, example):
     page = path.read_text(encoding="utf-8")
     assert page.lower().startswith("<!doctype html") and "Backward pass" in page
     assert "Update" not in re.search(r'<div class="sg-row sg-parts">(.*?)</div>', page).group(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The network view beside the graph
+# ---------------------------------------------------------------------------------------------
+
+
+def network_svg(page_html: str) -> ET.Element:
+    view = page_html[page_html.index('<div class="sg-view" data-view="network"') :]
+    return ET.fromstring(re.search(r"<svg.*?</svg>", view, re.S).group(0))
+
+
+def numbers_after(data: dict, upto: int) -> dict[str, str]:
+    """Text key -> the number it shows after step ``upto`` (the words are the picture's)."""
+    shown: dict[str, str] = {}
+    for step in data["steps"][: upto + 1]:
+        shown.update(dict(step["s"]))
+    return shown
+
+
+@pytest.fixture(scope="module")
+def with_network(example):
+    return page_of(example, layout=example_layout(example))
+
+
+def test_the_network_view_lights_the_unit_or_weight_of_each_step(example, with_network):
+    data, _ = page_parts(with_network.html())
+    assert [v for v in re.findall(r'data-view="(\w+)" aria-pressed', with_network.html())] == [
+        "graph",
+        "network",
+    ]
+    marks = {s.node.label: m["v"]["network"] for s, m in zip(with_network.steps, data["steps"])}
+    # x[0]*W1[0][0] is computed in hidden unit 0 from input unit 0 over the weight W1[0][0]
+    assert marks["x[0]*W1[0][0]"] == {"c": "L1u0", "o": ["L0u0", "L0u0->L1u0"], "p": []}
+    assert marks["z2"]["c"] == "L2u0" and marks["loss"]["c"] == "loss"
+    updates = [m["v"]["network"]["c"] for m in data["steps"][-UPDATE:]]
+    assert updates == [
+        "L0u0->L1u0", "L0u0->L1u1", "L0u1->L1u0", "L0u1->L1u1",  # W1[i][j]: input i -> unit j
+        "L1u0", "L1u1",  # b1[j] is written in its unit
+        "L1u0->L2u0", "L1u1->L2u0", "L2u0",
+    ]  # fmt: skip
+
+
+def test_the_network_view_shows_the_hand_calculated_numbers(example, with_network):
+    data, _ = page_parts(with_network.html())
+    svg = network_svg(with_network.html())
+    texts = {t.get("data-k"): t for t in svg.iter(f"{SVG}text") if t.get("data-k")}
+    order = topological_order(example.loss)
+    z1 = order.index(example.nodes["z1[0]"])
+    assert texts[f"d{z1}"].text == "z1[0] = ?" and texts[f"d{z1}"].get("data-pre") == "z1[0] = "
+    assert texts[f"g{z1}"].get("data-pre") == "δ1[0] = "
+    expected = expected_2_2_1()
+    after = numbers_after(data, FORWARD + LOSS + BACKWARD - 1)
+    checked = set()
+    for key, text in texts.items():
+        v = order[int(key[1:])]
+        data_v, grad_v = expected[v.label]
+        number = after.get(key)
+        if number is None:  # a leaf's data: drawn as given
+            assert key[0] == "d" and v.is_leaf and text.text.endswith(f"{data_v:.4g}"), key
+            continue
+        assert number == f"{(data_v if key[0] == 'd' else grad_v):.4g}", v.label
+        checked.add(v.label)
+    # every unit's z, a and δ, every weight's gradient, the loss
+    assert {"z1[0]", "a1[1]", "z2", "y_hat", "loss", "W1[1][0]", "b2"} <= checked
+
+
+def test_an_mlp_model_gets_its_network_view(tmp_path):
+    model = MLP(2, [2, 1], activation="tanh", seed=3)
+    (y,) = model([0.5, -1.0])
+    loss = (y - 0.25) ** 2
+    page = step_page(loss, lr=0.05, model=model, view="network")
+    assert list(page._views) == ["network", "graph"]  # shown first: the one asked for
+    assert page.part_counts()["update"] == 9  # 2*2 + 2 + 2 + 1 parameters
+    with pytest.raises(ValueError, match="network view needs layout= or an nn.MLP"):
+        step_page(Value(2.0, "a") * 3.0, view="network")

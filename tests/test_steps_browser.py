@@ -12,7 +12,7 @@ import pytest
 from autograd import topological_order
 from nn.examples import build_example
 from tests.test_render import cell, expected_2_2_1
-from viz.graph_command import example_parameter_names
+from viz.graph_command import example_layout, example_parameter_names
 from viz.steps import step_page
 
 CHROMIUM = "/usr/bin/chromium"
@@ -48,10 +48,10 @@ return { cur: cur ? box(cur) : null, view: box(view), win: [innerWidth, innerHei
          counter: document.querySelector(".sg-counter").textContent,
          transform: view.querySelector(".sg-canvas").style.transform };
 """
-# Every named text of the picture: key (d3, g3: data and grad of node v3) -> what it shows.
+# Every named text of the computation graph: key (d3, g3: data, grad of node v3) -> its text.
 TEXTS = """
 const out = {};
-document.querySelectorAll(".sg-view text[data-k]").forEach(t => {
+document.querySelectorAll('.sg-view[data-view="graph"] text[data-k]').forEach(t => {
   out[t.getAttribute("data-k")] = t.textContent; });
 return out;
 """
@@ -85,7 +85,13 @@ def example():
 def pages(example, tmp_path_factory):
     folder = tmp_path_factory.mktemp("pages")
     names = example_parameter_names(example)
-    plain = step_page(example.loss, lr=example.lr, parameters=example.parameters, names=names)
+    plain = step_page(
+        example.loss,
+        lr=example.lr,
+        parameters=example.parameters,
+        names=names,
+        layout=example_layout(example),
+    )
     collapsed = step_page(example.loss, lr=example.lr, names=names, collapse=True)
     return {
         "plain": plain.write(folder / "steps.html").resolve().as_uri(),
@@ -241,6 +247,40 @@ def test_zoom_and_pan_by_wheel_drag_buttons_and_keys(browser, pages):
     check_current_in_view(browser, 2)
     body.send_keys(Keys.HOME)
     assert not browser.find_element(By.CSS_SELECTOR, ".sg-prev").is_enabled()
+
+
+def test_the_network_view_follows_the_same_steps(browser, pages, example):
+    open_page(browser, pages["plain"], PHONE)
+    buttons = browser.find_elements(By.CSS_SELECTOR, ".sg-views button")
+    assert [b.text for b in buttons] == ["Computation graph", "Network"]
+    buttons[1].click()
+    assert browser.find_element(By.CSS_SELECTOR, '.sg-view[data-view="graph"]').get_attribute(
+        "hidden"
+    )
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.PAGE_DOWN, Keys.PAGE_DOWN)  # to the first step of the backward part
+    check_current_in_view(browser, FORWARD_AND_LOSS + 1)
+    before = view_pixels(browser)
+    for step in range(FORWARD_AND_LOSS + 2, FORWARD_AND_LOSS + BACKWARD + 1):
+        body.send_keys(Keys.ARROW_RIGHT)
+        check_current_in_view(browser, step)
+        after = view_pixels(browser)
+        assert after != before, f"network view: step {step} looks like the one before"
+        before = after
+    (ARTIFACTS / "network-390x844-backward-end.png").write_bytes(browser.get_screenshot_as_png())
+    # every δ (dL/dz of a unit) as derived by hand, as the learner reads it in the circles
+    texts = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.sg-view[data-view=network] text'))"
+        ".map(t => t.textContent)"
+    )
+    expected = expected_2_2_1()
+    for unit, z in (("1[0]", "z1[0]"), ("1[1]", "z1[1]"), ("2", "z2")):
+        assert f"δ{unit} = {expected[z][1]:.4g}" in texts
+    body.send_keys("v")  # back to the graph, same step
+    assert browser.find_element(By.CSS_SELECTOR, '.sg-view[data-view="network"]').get_attribute(
+        "hidden"
+    )
+    check_current_in_view(browser, FORWARD_AND_LOSS + BACKWARD)
 
 
 def test_the_page_makes_no_network_request(browser, pages):

@@ -2,8 +2,9 @@
  *
  * The page holds each picture (an SVG) once and the steps as data (a JSON script). Elements of
  * the pictures carry names: data-n="v3" on the group drawing node v3 (or "v3->op5" on an edge),
- * data-k="d3" / "g3" on the text showing v3's data / grad (and on the cell behind it). A step
- * says which texts get which new number ("s"), and per view which element is current ("c"),
+ * data-k="d3" / "g3" on the text showing v3's data / grad (and on the cell behind it), with its
+ * words before the number in data-pre ("data ", "z1[0] = "). A step says which texts get which
+ * new number ("s"), and per view which element is current ("c"),
  * which are its operands ("o") and which arrows and op nodes lead to it ("p"). Showing step k
  * replays the numbers of steps 0..k, so every step can be reached directly.
  */
@@ -40,7 +41,7 @@
     each(root.querySelectorAll("text[data-k]"), function (el) {
       var k = el.getAttribute("data-k");
       (texts[k] = texts[k] || []).push(el);
-      initial[k] = el.textContent;
+      (initial[k] = initial[k] || []).push(el.textContent);
     });
     each(root.querySelectorAll("polygon[data-k]"), function (el) {
       var k = el.getAttribute("data-k");
@@ -94,8 +95,8 @@
                top: top + MARGIN / 2, bottom: box.bottom - MARGIN };
     }
 
-    // Bring the current element fully into view: zoom out if it is too big, then centre it if
-    // any part of it is outside (when it is already visible, nothing moves).
+    // Bring the current element fully into view: zoom out if it is too big, then move the
+    // picture (when it is already in view, nothing moves).
     function reveal(v) {
       var el = focusOf(v);
       if (!el || v.el.hidden) { return; }
@@ -106,13 +107,18 @@
         zoomAt(v, v.s * Math.min(fw, fh) * 0.98, r.left + r.width / 2, r.top + r.height / 2);
         r = el.getBoundingClientRect();
       }
-      if (r.left < w.left || r.right > w.right) {
-        v.x += (w.left + w.right) / 2 - (r.left + r.right) / 2;
-      }
-      if (r.top < w.top || r.bottom > w.bottom) {
-        v.y += (w.top + w.bottom) / 2 - (r.top + r.bottom) / 2;
-      }
+      // partly visible: move just enough (the picture stays where the reader knows it);
+      // out of sight: centre it, which also shows what comes next around it
+      var seen = r.right > w.left && r.left < w.right && r.bottom > w.top && r.top < w.bottom;
+      v.x += shift(r.left, r.right, w.left, w.right, seen);
+      v.y += shift(r.top, r.bottom, w.top, w.bottom, seen);
       apply(v);
+    }
+
+    function shift(lo, hi, roomLo, roomHi, nearest) {
+      if (lo >= roomLo && hi <= roomHi) { return 0; }
+      if (!nearest) { return (roomLo + roomHi) / 2 - (lo + hi) / 2; }
+      return lo < roomLo ? roomLo - lo : roomHi - hi;
     }
 
     // Fit the whole picture, but never below MIN_FIT: a wide graph is then shown at a legible
@@ -139,8 +145,12 @@
         each(steps[j].s, function (change) { state[change[0]] = change[1]; });
       }
       Object.keys(texts).forEach(function (key) {
-        var text = Object.prototype.hasOwnProperty.call(state, key) ? state[key] : initial[key];
-        each(texts[key], function (el) { if (el.textContent !== text) { el.textContent = text; } });
+        var known = Object.prototype.hasOwnProperty.call(state, key);
+        each(texts[key], function (el, i) {
+          // each text keeps its own words ("data ", "z1[0] = "); the step gives the number
+          var text = known ? el.getAttribute("data-pre") + state[key] : initial[key][i];
+          if (el.textContent !== text) { el.textContent = text; }
+        });
       });
       each(marked, function (item) { item[0].classList.remove(item[1]); });
       marked = [];

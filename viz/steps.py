@@ -14,6 +14,7 @@ from pathlib import Path
 
 from autograd import Value, topological_order
 from autograd.trace import BackwardTrace, TraceStep, _grouped, _name, trace_backward
+from nn.network import NetworkLayout, layout_of_mlp
 from viz.draw import (
     _MAX_ROWS_IN_BOX,
     ROLE_COLORS,
@@ -109,6 +110,8 @@ def write_steps_html(
     lr: float | None = None,
     parameters: Iterable[Value] | None = None,
     title: str | None = None,
+    layout: NetworkLayout | None = None,
+    view: str = "graph",
     **draw_options: object,
 ) -> Path:
     """Write the step page of the pass from ``root`` (see :func:`step_page`) to an .html file.
@@ -122,7 +125,15 @@ def write_steps_html(
     """
     path = _html_path(path)
     try:
-        page = step_page(root, lr=lr, parameters=parameters, title=title, **draw_options)
+        page = step_page(
+            root,
+            lr=lr,
+            parameters=parameters,
+            title=title,
+            layout=layout,
+            view=view,
+            **draw_options,
+        )
     except GraphvizNotFoundError as error:
         trace = _trace(root)
         grads = _grads_after_each_step(trace)[-1]
@@ -305,8 +316,10 @@ class StepPage:
         part_index = {part: i for i, part in enumerate(self.part_counts())}
         steps = []
         for k, step in enumerate(self.steps):
+            # each text on the pictures knows its own words ("data ", "z1[0] = "): a step
+            # sends only the number
             changes = [
-                [f"{what[0]}{self._index[id(node)]}", self._text(what, number)]
+                [f"{what[0]}{self._index[id(node)]}", format_number(number, self._precision)]
                 for node, what, number in step.shows
             ]
             steps.append(
@@ -319,9 +332,6 @@ class StepPage:
                 }
             )
         return {"standalone": standalone, "parts": parts, "steps": steps}
-
-    def _text(self, what: str, number: float) -> str:
-        return f"{what} {format_number(number, self._precision)}"
 
     def _fragment(self, uid: str, standalone: bool) -> str:
         data = self._data(standalone)
@@ -400,6 +410,8 @@ def step_page(
     lr: float | None = None,
     parameters: Iterable[Value] | None = None,
     title: str | None = None,
+    layout: NetworkLayout | None = None,
+    view: str = "graph",
     **draw_options: object,
 ) -> StepPage:
     """The step page of the whole pass that computed ``root``: forward, loss, backward, update.
@@ -410,6 +422,12 @@ def step_page(
     the backward pass (one step per chain-rule step of :func:`autograd.trace_backward`, the
     gradients it changes marked), and, when ``lr`` is given, the update ``p ← p − lr·grad`` of
     each parameter (``parameters``, by default those named by ``model=``/``names=``).
+
+    The page has a second picture, the network view (units in layers, weights on the edges;
+    see ``draw(..., view="network")``), when ``layout`` (an :class:`nn.network.NetworkLayout`,
+    e.g. a worked example's or a lesson's) is given or ``model`` is an ``nn.MLP``: the same
+    steps light up the unit or weight they are about. ``view`` ("graph" or "network") is the
+    picture shown first; a button or the V key switches.
 
     ``root`` is the output Value (its graph's gradients are left as they were: the pass is
     traced from zero gradients and restored) or a ``BackwardTrace``. ``draw_options`` go to
@@ -433,20 +451,53 @@ def step_page(
     precision = draw_options.get("precision", 4)
     updated = _parameters_to_update(lr, parameters, graph)
 
-    steps = _forward_steps(graph, precision) + _backward_steps(trace, precision)
+    network_layout = _network_layout(layout, draw_options.get("model"), value)
+    units = set()
+    if network_layout is not None:
+        for layer in network_layout.layers[1:]:
+            units.update(id(v) for u in layer.units for v in (u.z, u.a) if v is not None)
+    steps = _forward_steps(graph, units, precision) + _backward_steps(trace, precision)
     grads = _grads_after_each_step(trace)[-1]
     steps += [_update_step(p, lr, grads.get(p, 0.0), precision) for p in updated]
 
-    layout = _Layout(graph, collapsed, bool(draw_options.get("show_grad", True)), precision)
-    svg = layout.svg(trace, steps, draw_options)
-    marks = [layout.marks(step) for step in steps]
+    picture = _GraphPicture(graph, collapsed, bool(draw_options.get("show_grad", True)), precision)
+    views = {
+        "graph": (
+            "Computation graph",
+            picture.svg(trace, steps, draw_options),
+            [picture.marks(step) for step in steps],
+        )
+    }
+    if network_layout is not None:
+        network = _NetworkPicture(network_layout, graph, precision)
+        svg = network.svg({id(v): g for v, g in grads.items()}, draw_options)
+        views["network"] = ("Network", svg, [network.marks(step) for step in steps])
+    if view not in views:
+        raise ValueError(
+            f"view must be one of {', '.join(map(repr, views))} for this graph; got {view!r}"
+            + ("" if network_layout else " (the network view needs layout= or an nn.MLP model=)")
+        )
+    views = {view: views[view], **views}  # the first view is the one shown first
     if title is None:
         name = _name(value)
         title = f"{name}, step by step: forward pass, backward pass" + (
             ", update" if updated else ""
         )
-    views = {"graph": ("Computation graph", svg, marks)}
-    return StepPage(title, steps, lr, views, layout.index, precision)
+    return StepPage(title, steps, lr, views, graph.index, precision)
+
+
+def _network_layout(layout: object, model: object, root: Value) -> NetworkLayout | None:
+    """The network to draw beside the graph: ``layout=``, or an ``nn.MLP`` model's, or none."""
+    if layout is not None:
+        if not isinstance(layout, NetworkLayout):
+            raise TypeError(f"layout must be a NetworkLayout; got {type(layout).__name__}")
+        return layout
+    if model is not None and hasattr(model, "layers"):
+        try:
+            return layout_of_mlp(model, root=root)
+        except (TypeError, ValueError):
+            return None  # not a network this view can draw: the page shows the graph only
+    return None
 
 
 def _html_path(path: str | os.PathLike[str]) -> Path:
@@ -504,23 +555,22 @@ def _parameters_to_update(
 # -- the steps ---------------------------------------------------------------------------------
 
 
-def _loss_nodes(graph: _Graph) -> set[int]:
-    """Computed nodes after the network: in no neuron, and feeding no neuron (empty: no neurons)."""
-    if not graph.neurons:
+def _loss_nodes(graph: _Graph, units: set[int]) -> set[int]:
+    """Computed nodes after the network: the nodes that are neither in the network (a neuron's
+    nodes, a unit's weighted input or output in ``units``) nor feed it. Empty when the graph
+    has no neurons."""
+    network = set(graph.neuron) | units
+    if not network:
         return set()
-    feeds: set[int] = set()  # nodes a neuron's node is computed from
+    feeds: set[int] = set()  # nodes that a node of the network is computed from
     for v in reversed(graph.order):
-        if any(id(c) in graph.neuron or id(c) in feeds for c in graph.consumers.get(id(v), ())):
+        if any(id(c) in network or id(c) in feeds for c in graph.consumers.get(id(v), ())):
             feeds.add(id(v))
-    return {
-        id(v)
-        for v in graph.order
-        if not v.is_leaf and id(v) not in graph.neuron and id(v) not in feeds
-    }
+    return {id(v) for v in graph.order if not v.is_leaf and id(v) not in network | feeds}
 
 
-def _forward_steps(graph: _Graph, precision: int) -> list[PageStep]:
-    loss = _loss_nodes(graph)
+def _forward_steps(graph: _Graph, units: set[int], precision: int) -> list[PageStep]:
+    loss = _loss_nodes(graph, units)
     computed = [v for v in graph.order if not v.is_leaf]
     # the loss part after the network part: still an order where operands come first, since a
     # loss node feeds no network node
@@ -555,10 +605,10 @@ def _backward_steps(trace: BackwardTrace, precision: int) -> list[PageStep]:
 def _update_step(p: Value, lr: float, grad: float, precision: int) -> PageStep:
     new = p.data - lr * grad
     name = _name(p)
-    formula = (
-        f"{name} ← {name} − η × grad({name})\n"
-        f"{' ' * len(name)} = {p.data:.6g} − {lr:g} × {_operand(grad)}\n"
-        f"{' ' * len(name)} = {new:.6g}"
+    formula = _lines(
+        f"{name} ← {name} − η × grad({name})",
+        len(name),
+        [f"{_number(p.data)} − {lr:g} × {_operand(grad)}", _number(new)],
     )
     return PageStep(
         "update", p, f"{name} ← {format_number(new, precision)}", formula, ((p, "data", new),)
@@ -568,9 +618,20 @@ def _update_step(p: Value, lr: float, grad: float, precision: int) -> PageStep:
 _INFIX = {"+": "+", "-": "−", "*": "×", "/": "/"}
 
 
+def _number(x: float) -> str:
+    return f"{x + 0.0:.6g}"  # + 0.0: -0 is shown as 0
+
+
 def _operand(x: float) -> str:
-    text = f"{x:.6g}"
+    text = _number(x)
     return f"({text})" if text.startswith("-") else text
+
+
+def _lines(first: str, name_length: int, rest: list[str]) -> str:
+    """A formula over several lines, each '= ...' under the first '=' when the name is short
+    (longer names would push the numbers off a phone's screen: then a small indent)."""
+    pad = " " * (name_length + 1 if name_length <= 12 else 2)
+    return "\n".join([first, *(f"{pad}= {line}" for line in rest)])
 
 
 def _forward_formula(v: Value) -> str:
@@ -580,7 +641,7 @@ def _forward_formula(v: Value) -> str:
     numbers = [_operand(p.data) for p in ps]
     if op in _INFIX and len(ps) == 2:
         symbolic = f"{names[0]} {op} {names[1]}"
-        filled = f"{ps[0].data:.6g} {_INFIX[op]} {numbers[1]}"  # -6 + 2, 2 × (-3)
+        filled = f"{_number(ps[0].data)} {_INFIX[op]} {numbers[1]}"  # -6 + 2, 2 × (-3)
     elif op == "**" and len(ps) == 2:
         symbolic, filled = f"{names[0]}^{names[1]}", f"{numbers[0]}^{numbers[1]}"
     elif op.startswith("**") and len(ps) == 1:
@@ -596,10 +657,9 @@ def _forward_formula(v: Value) -> str:
             filled += f" + {numbers[-1]}"
     else:
         symbolic = f"{op}({', '.join(_name(p) for p in ps)})"
-        filled = f"{op}({', '.join(f'{p.data:.6g}' for p in ps)})"
+        filled = f"{op}({', '.join(_number(p.data) for p in ps)})"
     name = _name(v)
-    pad = " " * len(name)
-    return f"{name} = {symbolic}\n{pad} = {filled}\n{pad} = {v.data:.6g}"
+    return _lines(f"{name} = {symbolic}", len(name), [filled, _number(v.data)])
 
 
 # -- the picture -------------------------------------------------------------------------------
@@ -613,7 +673,7 @@ _POINTS = re.compile(r'points="([^"]*)"')
 _TEXT = re.compile(r"^<text (?P<attrs>[^>]*)>(?P<content>[^<]*)</text>$")
 
 
-class _Layout:
+class _GraphPicture:
     """The computation graph drawn once, with names on what steps change or mark."""
 
     def __init__(self, graph: _Graph, collapsed: set[str], show_grad: bool, precision: int):
@@ -655,7 +715,7 @@ class _Layout:
         source = draw(trace.root, grads={}, grad_width=grad_width, **draw_options).source
         source = self._widen_data_cells(source, texts)
         output = pipe(source, "svg").decode("utf-8")
-        return self._prepare(output)
+        return _prepare_svg(output, self._name_group_texts)
 
     def _widen_data_cells(self, source: str, texts: list) -> str:
         # A step may write a longer number than the drawing had (an updated parameter): make
@@ -679,22 +739,9 @@ class _Layout:
             lines[i] = line
         return "\n".join(lines)
 
-    def _prepare(self, output: str) -> str:
-        svg = output[output.index("<svg") :]
-        svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
-        svg = _SVG_GROUP.sub(self._group, svg)
-        # Graphviz's own ids would clash between two pages in one notebook; nothing uses them.
-        return re.sub(r'<g id="[^"]*" class=', "<g class=", svg)
-
-    def _group(self, match: re.Match) -> str:
-        name = html.unescape(match.group("title"))
-        body = match.group("body")
-        kind = match.group("kind")
-        if kind == "node":
-            values = self._values_shown_by(name)
-            if values:
-                body = self._name_texts(body, values)
-        return f'<g class="{kind}" data-n="{html.escape(name, quote=True)}">\n{body}</g>'
+    def _name_group_texts(self, name: str, kind: str, body: str) -> str:
+        values = self._values_shown_by(name) if kind == "node" else []
+        return self._name_texts(body, values) if values else body
 
     def _values_shown_by(self, name: str) -> list[Value]:
         if name.startswith("v") and name[1:].isdigit():
@@ -745,20 +792,159 @@ class _Layout:
                 shown.append(("g", texts[k + 1], "grad"))
             for prefix, (line, _, cell, pts), initial in shown:
                 key = f"{prefix}{number}"
-                lines[line] = _centred_text(lines[line], pts, key, initial)
+                words = "data " if prefix == "d" else "grad "
+                lines[line] = _named_text(lines[line], key, words, initial, pts)
                 if cell is not None:
                     lines[cell] = lines[cell].replace("<polygon ", f'<polygon data-k="{key}" ', 1)
         return "\n".join(lines)
 
 
-def _centred_text(line: str, points: str | None, key: str, text: str) -> str:
-    """The text element centred in its cell (a longer or shorter number stays centred)."""
+class _NetworkPicture:
+    """The network view drawn once (units, weights on edges), named like the graph's picture.
+
+    A step about a node the view shows (a unit's z or a, a weight, a bias, the loss) marks that
+    element; a step about a node it does not show (a product w*x, a partial sum) marks the first
+    element computed from it (its unit), and the step's operands that the view shows (the unit
+    before, the weight's edge) as operands.
+    """
+
+    def __init__(self, layout: NetworkLayout, graph: _Graph, precision: int) -> None:
+        self.layout = layout
+        self.graph = graph
+        self.precision = precision
+        self.rows = _network_rows(layout)  # element -> the (Value, "d"/"g") it writes, in order
+        self.owner: dict[int, str] = {}  # id(node) -> the element that stands for it
+        for name, rows in self.rows.items():
+            for v, _ in rows:
+                self.owner.setdefault(id(v), name)
+        for v in reversed(graph.order):  # consumers come later: they are resolved first
+            if id(v) not in self.owner:
+                for c in graph.consumers.get(id(v), ()):
+                    if id(c) in self.owner:
+                        self.owner[id(v)] = self.owner[id(c)]
+                        break
+
+    def marks(self, step: PageStep) -> dict[str, object] | None:
+        v = step.node
+        current = self.owner.get(id(v))
+        if current is None:
+            return None
+        if step.part == "update" or v.is_leaf:
+            return {"c": current, "o": [], "p": []}
+        operands = [self.owner.get(id(p)) for p in v.parents]
+        operands = list(dict.fromkeys(o for o in operands if o is not None and o != current))
+        return {"c": current, "o": operands, "p": []}
+
+    def svg(self, final: dict[int, float], draw_options: dict) -> str:
+        """One Graphviz run, with every gradient known so that the δ and grad lines are drawn."""
+        options = {
+            k: draw_options[k] for k in ("rankdir", "show_grad", "precision") if k in draw_options
+        }
+        grads = {v: final.get(id(v), 0.0) for v in self.graph.order}
+        source = draw(
+            self.graph.root, view="network", layout=self.layout, grads=grads, **options
+        ).source
+        self.final = final
+        output = pipe(source, "svg").decode("utf-8")
+        return _prepare_svg(output, self._name_texts)
+
+    def _name_texts(self, name: str, kind: str, body: str) -> str:
+        rows = self.rows.get(name)
+        if not rows:
+            return body
+        lines = body.split("\n")
+        texts = [(i, _TEXT.match(line)) for i, line in enumerate(lines)]
+        texts = [(i, html.unescape(m.group("content"))) for i, m in texts if m]
+        centre = re.search(r'<ellipse [^>]*\bcx="([^"]*)"', body)
+        position = 0
+        for v, what in rows:
+            number = v.data if what == "d" else self.final.get(id(v), 0.0)
+            shown = format_number(number, self.precision)
+            for k in range(position, len(texts)):
+                line, content = texts[k]
+                if content.endswith(shown) and ("=" in content or content.startswith("grad ")):
+                    words = content[: len(content) - len(shown)]
+                    initial = content if what == "d" and v.is_leaf else words + "?"
+                    key = f"{what}{self.graph.index[id(v)]}"
+                    lines[line] = _named_text(lines[line], key, words, initial)
+                    alone = sum(1 for t in texts if _same_line(lines[t[0]], lines[line])) == 1
+                    if centre and alone and kind == "node":
+                        # a line of its own in a circle: keep it centred when its number changes
+                        lines[line] = re.sub(r'\bx="[^"]*"', f'x="{centre.group(1)}"', lines[line])
+                        lines[line] = lines[line].replace(
+                            'text-anchor="start"', 'text-anchor="middle"'
+                        )
+                    position = k + 1
+                    break
+        return "\n".join(lines)
+
+
+def _same_line(a: str, b: str) -> bool:
+    ya, yb = re.search(r'\by="([^"]*)"', a), re.search(r'\by="([^"]*)"', b)
+    return bool(ya and yb and ya.group(1) == yb.group(1))
+
+
+def _network_rows(layout: NetworkLayout) -> dict[str, list[tuple[Value, str]]]:
+    """The numbers each element of the network view writes, in the order it writes them."""
+    rows: dict[str, list[tuple[Value, str]]] = {}
+    for li, layer in enumerate(layout.layers):
+        biases = [u.bias for u in layer.units]
+        shared = (
+            biases[0]
+            if biases[0] is not None and len(biases) > 1 and all(b is biases[0] for b in biases)
+            else None
+        )
+        if shared is not None:
+            rows[f"L{li}b"] = [(shared, "d"), (shared, "g")]
+        for j, unit in enumerate(layer.units):
+            own: list[tuple[Value, str]] = []
+            if unit.z is not None and unit.a is not unit.z:
+                own.append((unit.z, "d"))
+            if unit.a is not None:
+                own.append((unit.a, "d"))
+            if unit.z is not None:
+                own.append((unit.z, "g"))  # its δ
+            if unit.bias is not None and shared is None:
+                own += [(unit.bias, "d"), (unit.bias, "g")]
+            rows[f"L{li}u{j}"] = own
+            for i, w in enumerate(unit.weights):
+                if w is not None:
+                    rows[f"L{li - 1}u{i}->L{li}u{j}"] = [(w, "d"), (w, "g")]
+    if layout.loss is not None:
+        rows["loss"] = [(layout.loss, "d")]
+    return rows
+
+
+def _prepare_svg(output: str, name_texts) -> str:
+    """Graphviz's SVG for the page: each node and edge group named by its DOT name (data-n),
+    its texts named by ``name_texts(name, kind, body)``, comments and Graphviz's ids removed."""
+
+    def group(match: re.Match) -> str:
+        name = html.unescape(match.group("title"))
+        kind = match.group("kind")
+        body = name_texts(name, kind, match.group("body"))
+        return f'<g class="{kind}" data-n="{html.escape(name, quote=True)}">\n{body}</g>'
+
+    svg = output[output.index("<svg") :]
+    svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
+    svg = _SVG_GROUP.sub(group, svg)
+    # Graphviz's own ids would clash between two pages in one notebook; nothing uses them.
+    return re.sub(r'<g id="[^"]*" class=', "<g class=", svg)
+
+
+def _named_text(line: str, key: str, words: str, text: str, points: str | None = None) -> str:
+    """A text element named ``key`` that shows ``words`` + a number, showing ``text`` for now.
+
+    With ``points`` (its cell's corners) it is centred in the cell, so that a longer or shorter
+    number stays centred.
+    """
     attrs = _TEXT.match(line).group("attrs")
     if points:
         xs = [float(p.split(",")[0]) for p in points.split()]
         attrs = re.sub(r'\bx="[^"]*"', f'x="{(min(xs) + max(xs)) / 2:.2f}"', attrs)
         attrs = attrs.replace('text-anchor="start"', 'text-anchor="middle"')
-    return f'<text data-k="{key}" {attrs}>{html.escape(text)}</text>'
+    pre = html.escape(words, quote=True)
+    return f'<text data-k="{key}" data-pre="{pre}" {attrs}>{html.escape(text)}</text>'
 
 
 def _json_for_script(value: object) -> str:
