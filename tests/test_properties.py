@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 
-from autograd import Value, gradcheck, trace_backward
+from autograd import Value, gradcheck, gradgradcheck, trace_backward
 from tests.randgraph import build, recipes
 
 
@@ -40,3 +41,21 @@ def test_second_backward_doubles_leaf_grads_on_random_graphs(recipe):
     first = [v.grad for v in leaves]
     root.backward()
     assert [v.grad for v in leaves] == [2 * g for g in first]
+
+
+@settings(max_examples=60, deadline=None)
+@given(recipes)
+def test_backward_create_graph_gives_the_floats_of_backward_on_random_graphs(recipe):
+    a = [Value(x) for x in recipe[0]]
+    b = [Value(x) for x in recipe[0]]
+    build(recipe, a).backward()
+    graphs = build(recipe, b).backward(create_graph=True)
+    assert [v.grad for v in b] == pytest.approx([v.grad for v in a], rel=1e-12, abs=1e-300)
+    assert all(graphs[v].data == v.grad for v in b if v in graphs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(recipes)
+def test_random_graphs_pass_gradgradcheck(recipe):
+    leaves = [Value(x) for x in recipe[0]]
+    gradgradcheck(lambda *xs: build(recipe, list(xs)), leaves, eps=1e-5, atol=1e-4, rtol=1e-3)
