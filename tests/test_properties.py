@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autograd import Value, gradcheck, gradgradcheck, trace_backward
 from tests.randgraph import build, recipes
@@ -30,6 +31,23 @@ def test_trace_gives_exactly_the_gradients_of_backward(recipe):
     for step in trace:
         for p in step.parents:
             assert p.contribution == p.local_grad * step.grad
+
+
+@settings(max_examples=100, deadline=None)
+@given(recipes, st.lists(st.floats(-3.0, 3.0, allow_nan=False), min_size=4, max_size=4))
+def test_last_grad_after_of_each_node_in_a_trace_is_its_grad_afterwards(recipe, olds):
+    # With gradients left from earlier passes, every number the trace reports as "after" is the
+    # one .grad holds: the last report for each node equals its .grad after the pass exactly.
+    leaves = [Value(x) for x in recipe[0]]
+    for leaf, old in zip(leaves, olds):
+        leaf.grad = old
+    root = build(recipe, leaves)
+    last = {}
+    for step in trace_backward(root):
+        for p in step.parents:
+            last[id(p.node)] = (p.node, p.grad_after)
+    for node, after in last.values():
+        assert after == node.grad
 
 
 @settings(max_examples=60, deadline=None)
