@@ -51,8 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
         "name",
         nargs="?",
         default="2-2-1",
-        choices=EXAMPLES,
-        help="which worked example (default: 2-2-1)",
+        metavar="EXAMPLE_OR_FILE",
+        help=f"a built-in example ({', '.join(EXAMPLES)}; default: 2-2-1) or your own network "
+        "as a .toml or .json lesson file (see --template)",
+    )
+    example.add_argument(
+        "--template",
+        action="store_true",
+        help="print a commented starter lesson file (TOML) that runs as it is",
     )
     example.add_argument("--format", default="text", choices=FORMATS, help="output format")
     example.add_argument(
@@ -99,11 +105,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the annotated computation graph (.svg, .png, .pdf, .dot, "
         "or .html for the step-by-step page)",
     )
+    example.add_argument(
+        "--collapse", action="store_true", help="--graph: draw each neuron as one box"
+    )
+    example.add_argument(
+        "--view",
+        choices=("graph", "network"),
+        default=None,
+        help="--graph: the computation graph (default) or the network of units and weights",
+    )
 
     graph = commands.add_parser(
         "graph",
-        help="draw the computation graph of a worked example, or its backward pass step by step",
-        description="Render an annotated computation graph with Graphviz.",
+        help="draw a worked example: its computation graph, its network, or its backward pass "
+        "step by step",
+        description="Draw a worked example with Graphviz: the annotated computation graph, or "
+        "(--view network) the network as textbooks draw it, with every gradient.",
     )
     graph.add_argument(
         "--example", default="2-2-1", choices=EXAMPLES, help="which worked example (default: 2-2-1)"
@@ -113,7 +130,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         required=True,
         metavar="FILE",
-        help="output file: .svg, .png, .pdf or .dot; with --steps, .html",
+        help="output file: .svg, .png, .pdf or .dot; with --steps, .html (or a folder name "
+        "for one SVG per step); - for standard output (SVG, or DOT with --format dot)",
+    )
+    graph.add_argument(
+        "--view",
+        default="graph",
+        choices=("graph", "network"),
+        help="graph: the computation graph, one box per value (default); network: units as "
+        "circles in layers, weights on the edges",
+    )
+    graph.add_argument(
+        "--format",
+        default=None,
+        choices=("svg", "png", "pdf", "dot"),
+        help="output format (default: from the extension of -o; svg for -o -)",
     )
     graph.add_argument(
         "--steps",
@@ -126,7 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("LR", "TB", "RL", "BT"),
         help="layout direction (default: LR, left to right)",
     )
-    graph.add_argument("--collapse", action="store_true", help="draw each neuron as one box")
+    graph.add_argument(
+        "--collapse",
+        action="store_true",
+        help="computation graph: draw each neuron as one box",
+    )
     return parser
 
 
@@ -139,12 +174,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         if args.command == "example":
-            from viz.explain import run_example_command
+            from viz.example_command import run_example_command
 
             return run_example_command(args)
         from viz.graph_command import run_graph_command
 
         return run_graph_command(args)
+    except KeyboardInterrupt:  # Ctrl-C outside the quiz (which handles its own): no traceback
+        print("stepgrad: interrupted", file=sys.stderr)
+        return 130
     except (ValueError, OSError, RuntimeError) as error:
         # Expected failures (bad values, unwritable files, missing Graphviz) become one clear
         # line and exit code 2, not a traceback.
