@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from autograd.backward import grad
-from autograd.grad_mode import no_grad
 from autograd.value import Value
 
 
@@ -65,12 +64,12 @@ def _analytic_grads(f: Callable[..., Value], inputs: list[Value]) -> list[float]
 
 def _numeric_grad(f: Callable[..., Value], inputs: list[Value], x: Value, eps: float) -> float:
     original = x.data
+    # Recording stays on: f may itself need a graph (f can return a gradient made by grad()).
     try:
-        with no_grad():
-            x.data = original + eps
-            plus = f(*inputs).data
-            x.data = original - eps
-            minus = f(*inputs).data
+        x.data = original + eps
+        plus = f(*inputs).data
+        x.data = original - eps
+        minus = f(*inputs).data
     finally:
         x.data = original
     return (plus - minus) / (2.0 * eps)

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from autograd.backward import backpropagate
+from autograd.graph import topological_order
 from autograd.value import Value, _parents
 
 
@@ -23,7 +24,12 @@ class ParentStep:
     local_grad: float  # d(node)/d(parent)
     rule: str  # the local rule in words, e.g. "d(a*b)/da = b"
     contribution: float  # local_grad * the node's grad: what flows to the parent
-    grad_after: float  # the parent's grad after adding the contribution
+    # The parent's .grad once this contribution is in, as .grad reads after the pass: for a
+    # leaf, its gradient from earlier passes plus this pass's contributions so far (leaves
+    # accumulate); for any other node, this pass's contributions so far.
+    grad_after: float
+    pass_grad: float = 0.0  # this pass's contributions to the parent so far, this one included
+    grad_before_pass: float = 0.0  # a leaf's .grad before this pass (0.0 for other nodes)
 
 
 @dataclass(frozen=True)
@@ -43,15 +49,24 @@ class TraceStep:
 
         z2 (+) = 1.09142, grad -0.0193257
           grad(b2) += ∂z2/∂b2 × grad(z2) = 1 × -0.0193257 = -0.0193257 → -0.0193257   [...]
+
+        For a leaf that already held a gradient, the arrow still shows what ``.grad`` holds
+        afterwards, and says where it comes from: ``→ 1.0598 (0.237799 before this pass +
+        0.822001 from it)``.
         """
         name = _name(self.node)
         lines = [f"{name} ({self.op}) = {self.data:.6g}, grad {self.grad:.6g}"]
         for p in self.parents:
             pname = _name(p.node)
+            earlier = (
+                f" ({p.grad_before_pass:.6g} before this pass + {p.pass_grad:.6g} from it)"
+                if p.grad_before_pass
+                else ""
+            )
             lines.append(
                 f"  grad({pname}) += ∂{_grouped(name)}/∂{_grouped(pname)} × grad({name}) = "
                 f"{p.local_grad:.6g} × {self.grad:.6g} = {p.contribution:.6g}"
-                f" → {p.grad_after:.6g}   [{p.rule}]"
+                f" → {p.grad_after:.6g}{earlier}   [{p.rule}]"
             )
         return "\n".join(lines)
 
@@ -84,11 +99,15 @@ def trace_backward(root: Value) -> BackwardTrace:
     """Run ``root.backward()`` and record every chain-rule step it takes.
 
     The gradients left on the nodes are exactly those ``backward()`` leaves (this *is*
-    ``backward()``, with a recorder attached), so leaves accumulate as usual.
+    ``backward()``, with a recorder attached), so leaves accumulate as usual, and every
+    ``grad_after`` is what ``.grad`` holds at that point of the pass: the last one recorded
+    for each node is its ``.grad`` after the call, to the last bit.
     """
     if not isinstance(root, Value):
         raise TypeError(f"trace_backward needs a Value, got {type(root).__name__}")
     steps: list[TraceStep] = []
+    # Each leaf's gradient from earlier passes: backward() adds this pass's sum to it at the end.
+    earlier = {id(v): v.grad or 0.0 for v in topological_order(root) if v.is_leaf}
 
     def record(node: Value, local: Sequence[float]) -> None:
         g = node.grad
@@ -96,13 +115,15 @@ def trace_backward(root: Value) -> BackwardTrace:
         rules = node._op.rules
         sent: list[ParentStep] = []
         # Simulate the additions backward() is about to make, in the same order, so that
-        # grad_after is exact even when a parent appears twice (b = a + a).
+        # grad_after is exact even when a parent appears twice (b = a + a). During the pass a
+        # leaf's .grad holds this pass's sum only; its old gradient is added at the end, as here.
         pending: dict[int, float] = {}
         for parent, d, rule in zip(parents, local, rules):
-            before = pending.get(id(parent), parent.grad)
-            after = before + d * g
-            pending[id(parent)] = after
-            sent.append(ParentStep(parent, parent.label, d, rule, d * g, after))
+            so_far = pending.get(id(parent), parent.grad) + d * g
+            pending[id(parent)] = so_far
+            old = earlier.get(id(parent), 0.0)
+            after = old + so_far if old else so_far
+            sent.append(ParentStep(parent, parent.label, d, rule, d * g, after, so_far, old))
         steps.append(TraceStep(len(steps), node, node.label, node.op, node.data, g, tuple(sent)))
 
     backpropagate(root, on_step=record)

@@ -240,9 +240,11 @@ def test_four_threads_backward_through_graphs_sharing_a_parameter():
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(n_threads)]
     for t in threads:
+        t.daemon = True
         t.start()
     for t in threads:
-        t.join()
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "a backward pass never finished"
     assert errors == []
     # every pass adds (k + 1) plus 0.0 * (the chain's gradient): sum_k per_thread * (k + 1)
     assert w.grad == per_thread * (1 + 2 + 3 + 4)
