@@ -216,10 +216,13 @@ class _CollectorPause:
     collector scans the young ones; survivors are scanned again in the older generations, and
     the whole heap now and then. None of it frees anything: the graph holds no reference cycles,
     so reference counting frees it the moment the step lets go of it. Measured on micrograd's
-    demo step (fine-grained graph, 2 cores): about a quarter of the step's time was the
-    collector's. Of the ways to avoid it, pausing around the step measured best: ``gc.freeze()``
-    only spares objects that existed before the graph (about 6 %), raised thresholds still scan
-    every node at least twice (about 13 %); pausing removes the scans altogether.
+    demo step (MLP 2-16-16-1, fine-grained graph, 2 cores), ms per step with 100 / 400 samples:
+    collector as usual 62 / 391; ``gc.freeze()`` before training 57 / 334 (it only spares the
+    objects that existed before); thresholds raised to (100000, 50, 100) 49 / 225 (fine while a
+    graph is smaller than the threshold, scanned again when it is larger); paused during the
+    step 49 / 203. Pausing removes the scans whatever the size of the batch, so it is the one
+    used. The same 100 epochs through ``fit``: 8.3 s before (collector as usual, and the
+    previous step's graph still alive while the next one was built), 4.8 s now.
 
     Why only around the step, not all of ``fit``: between steps the collector runs as usual, so
     cycles made by a custom loss or a callback are still freed at the usual pace (at most one
@@ -295,7 +298,8 @@ def fit(
     the update, Python's cyclic garbage collector is paused (``gc.disable()``); it is switched
     back on as soon as the step has let go of its graph, before the progress display and the
     callback run. The graph holds no reference cycles, so the collector had nothing to free in
-    it, and skipping its scans takes about a quarter off a fine-grained step. The collector is
+    it; skipping its scans (and releasing each graph before the next is built) took 100 epochs
+    of micrograd's demo, fine-grained, from 8.3 s to 4.8 s. The collector is
     restored on every way out of a step, exceptions and KeyboardInterrupt included; if it was
     disabled when ``fit`` was called it stays disabled, and its thresholds are never changed.
     """
