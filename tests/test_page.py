@@ -308,3 +308,22 @@ def test_an_mlp_model_gets_its_network_view(tmp_path):
     assert page.part_counts()["update"] == 9  # 2*2 + 2 + 2 + 1 parameters
     with pytest.raises(ValueError, match="network view needs layout= or an nn.MLP"):
         step_page(Value(2.0, "a") * 3.0, view="network")
+
+
+def test_in_jupyter_the_same_stepper_shows_inline(example):
+    page = page_of(example)
+    first, second = page._repr_html_(), page._repr_html_()
+    for fragment in (first, second):
+        assert fragment.startswith('<div class="sg-stepper"') and "<html" not in fragment
+        uid = re.match(r'<div class="sg-stepper" id="([\w-]+)"', fragment).group(1)
+        # the script starts the stepper of its own output, never another page's
+        assert f'window.stepgradStepper(document.getElementById("{uid}"))' in fragment
+        assert "<style>" in fragment and "sg-data" in fragment  # nothing left to fetch
+    assert re.search(r'id="([\w-]+)"', first).group(1) != re.search(r'id="([\w-]+)"', second).group(
+        1
+    )
+    assert repr(page) == (
+        "<StepPage 'loss, step by step: forward pass, backward pass, update': "
+        f"{FORWARD + LOSS + BACKWARD + UPDATE} steps "
+        f"({FORWARD} forward, {LOSS} loss, {BACKWARD} backward, {UPDATE} update)>"
+    )

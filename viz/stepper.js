@@ -192,7 +192,7 @@
 
     function scrollListTo(button) {
       // scroll only the list, never the page around it (a notebook must not jump)
-      var list = button.parentNode.parentNode;
+      var list = button.parentNode;
       var top = button.offsetTop;   // the list is positioned: offsets are within it
       if (top < list.scrollTop || top + button.offsetHeight > list.scrollTop + list.clientHeight) {
         list.scrollTop = top - list.clientHeight / 3;

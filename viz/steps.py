@@ -357,11 +357,9 @@ class StepPage:
         items = []
         for k, step in enumerate(self.steps):
             if k == 0 or step.part != self.steps[k - 1].part:
-                items.append(f'<li class="sg-part-head">{_PART_TITLES[step.part]}</li>')
+                items.append(f'<div class="sg-part-head">{_PART_TITLES[step.part]}</div>')
             current = ' aria-current="step"' if k == 0 else ""
-            items.append(
-                f'<li><button type="button"{current}>{html.escape(step.caption)}</button></li>'
-            )
+            items.append(f'<button type="button"{current}>{html.escape(step.caption)}</button>')
         legend = "".join(
             f'<span style="background:{color}">{role}</span>' for role, color in ROLE_COLORS.items()
         )
@@ -383,7 +381,7 @@ class StepPage:
 </header>
 <div class="sg-main">
 {views}
-<ol class="sg-list">{"".join(items)}</ol>
+<div class="sg-list">{"".join(items)}</div>
 </div>
 <div class="sg-row sg-bar">
 <button type="button" class="sg-prev" disabled>&larr; previous</button>
