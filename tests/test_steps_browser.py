@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -326,3 +327,37 @@ def test_two_inline_steppers_in_one_notebook_page_step_on_their_own(browser, exa
     assert browser.execute_script("return location.hash") == ""  # a notebook's address stays
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
+
+
+def test_on_a_phone_two_fingers_pinch_to_zoom_and_one_drags(browser, pages):
+    open_page(browser, pages["plain"], PHONE)
+    browser.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True})
+
+    def touch(kind, points):
+        browser.execute_cdp_cmd(
+            "Input.dispatchTouchEvent",
+            {
+                "type": kind,
+                "touchPoints": [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)],
+            },
+        )
+
+    def scale_and_shift():
+        transform = browser.execute_script(WHERE)["transform"]
+        numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", transform)]
+        return numbers[2], numbers[0], numbers[1]  # scale, x, y
+
+    before = scale_and_shift()
+    touch("touchStart", [(150, 400), (250, 400)])
+    for k in range(1, 6):  # the fingers move apart: 100 px -> 200 px
+        touch("touchMove", [(150 - 10 * k, 400), (250 + 10 * k, 400)])
+    touch("touchEnd", [])
+    pinched = scale_and_shift()
+    assert pinched[0] == pytest.approx(2 * before[0], abs=0.01)
+    touch("touchStart", [(200, 400)])
+    touch("touchMove", [(150, 420)])
+    touch("touchEnd", [])
+    assert scale_and_shift() == pytest.approx(
+        (pinched[0], pinched[1] - 50, pinched[2] + 20), abs=0.01
+    )
+    browser.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
