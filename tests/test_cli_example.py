@@ -19,8 +19,10 @@ import pytest
 
 from tests.test_examples import CLOSED_FORMS, closed_form_2_2_1
 from viz.cli import main
-from viz.explain import explain, format_number, write_text
+from viz.numbers import format_number
 from viz.quiz import is_close_enough, parse_answer, run_quiz
+from viz.report import write_text
+from viz.sheet import explain
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -233,7 +235,6 @@ def test_cli_runs_as_a_module_and_as_the_installed_script():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["3-3-3"], "invalid choice: '3-3-3'"),
         (["--lr", "-1"], "expected a positive finite number"),
         (["--lr", "abc"], "expected a number"),
         (["--steps", "-2"], "expected 0 or more"),
@@ -252,6 +253,7 @@ def test_argparse_rejects_bad_values_with_exit_code_2(capsys, argv, message):
 @pytest.mark.parametrize(
     "argv, message",
     [
+        (["3-3-3"], "unknown example '3-3-3'; choose one of: 2-2-1, 1-1-1, softmax"),
         (["--steps", "100000"], "--steps must be a whole number from 0 to 5000"),
         (["--quiz", "--format", "json"], "--quiz asks its questions as plain text"),
         (["--tolerance", "0.1"], "--tolerance only applies to --quiz"),

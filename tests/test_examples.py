@@ -11,24 +11,24 @@ import math
 import pytest
 
 from autograd import topological_order
-from nn.examples import (
-    EXAMPLE_NAMES,
-    INHERITS,
-    INPUTS_1_1_1,
-    INPUTS_SOFTMAX,
-    MATCH,
-    PARAMETERS_1_1_1,
-    PARAMETERS_SOFTMAX,
-    ROUNDING_ONLY,
-    SEED_PRINTED,
-    WRONG_ARITHMETIC,
-    build_example,
-    compare_with_seed,
-    engine_values,
-    first_seed_error,
-    iterate_training,
-    seed_given_values,
-)
+from nn.examples import EXAMPLE_NAMES, build_example, example_spec, iterate_training
+from nn.lesson import engine_values
+from nn.printed import INHERITS, MATCH, ROUNDING_ONLY, WRONG_ARITHMETIC, check_printed, first_error
+
+# The numbers of the 1-1-1 and softmax lessons (nn/lessons/*.toml), copied here by hand.
+PARAMETERS_1_1_1 = {"w1": 0.4, "b1": 0.1, "w2": 0.7, "b2": -0.2}
+INPUTS_1_1_1 = {"x": 0.5, "t": 0.9}
+PARAMETERS_SOFTMAX = {
+    "W1[0][0]": 0.2, "W1[0][1]": -0.4,
+    "W1[1][0]": 0.7, "W1[1][1]": 0.1,
+    "W1[2][0]": -0.5, "W1[2][1]": 0.3,
+    "b1[0]": 0.1, "b1[1]": -0.1, "b1[2]": 0.0,
+    "W2[0][0]": 0.3, "W2[0][1]": -0.2, "W2[0][2]": 0.5,
+    "W2[1][0]": -0.6, "W2[1][1]": 0.4, "W2[1][2]": 0.1,
+    "W2[2][0]": 0.2, "W2[2][1]": 0.3, "W2[2][2]": -0.1,
+    "b2[0]": 0.0, "b2[1]": 0.1, "b2[2]": -0.1,
+}  # fmt: skip
+INPUTS_SOFTMAX = {"x[0]": 0.5, "x[1]": -0.3, "y[0]": 0.0, "y[1]": 1.0, "y[2]": 0.0}
 
 
 def sig(v: float) -> float:
@@ -310,12 +310,11 @@ def test_1_1_1_matches_closed_form_with_sigmoid_on_both_units():
         )
 
 
-def test_1_1_1_says_which_reading_of_the_seed_it_follows_and_that_numbers_are_ours():
+def test_1_1_1_says_which_reading_of_the_walkthrough_it_follows_and_that_numbers_are_ours():
     ex = build_example("1-1-1")
     text = " ".join(ex.notes)
     assert "contradicts itself" in text and "linear" in text and "sigmoid" in text
     assert "ours" in text
-    assert "sigma(h)" in (build_example.__doc__ or "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,8 +418,15 @@ def test_training_rejects_bad_step_counts(steps):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_seed_printed_numbers_are_the_documents():
-    printed = {name: s.printed for name, s in SEED_PRINTED.items()}
+def _case_study_check(truth=None):
+    ex = build_example("2-2-1")
+    ex.loss.backward()
+    return check_printed(ex, truth if truth is not None else closed_form_2_2_1(),
+                         order=list(closed_form_2_2_1()))  # fmt: skip
+
+
+def test_case_study_printed_numbers_are_the_documents():
+    printed = {p.name: p.printed for p in example_spec("2-2-1").printed}
     assert printed == {
         "z1[0]": "0.31", "z1[1]": "0.29", "a1[0]": "0.57", "a1[1]": "0.57", "z2": "0.71",
         "y_hat": "0.67", "loss": "0.017", "delta2": "-0.05", "delta1[0]": "-0.01",
@@ -428,19 +434,20 @@ def test_seed_printed_numbers_are_the_documents():
     }  # fmt: skip
 
 
-def test_seed_given_values_redo_the_seed_formulas_on_its_own_numbers():
-    given = seed_given_values()
+def test_given_values_redo_the_case_study_formulas_on_its_own_numbers():
+    given = {c.name: c.given for c in _case_study_check()}
     assert given["z1[0]"] == pytest.approx(0.5 * 0.5 + 0.3 * 0.2 + 0.1)
     assert given["a1[0]"] == pytest.approx(sig(0.31))
     assert given["z2"] == pytest.approx(0.6 * 0.57 + 0.7 * 0.57 + 0.3)  # 1.041, not 0.71
     assert given["y_hat"] == pytest.approx(sig(0.71))
     assert given["loss"] == pytest.approx((0.8 - 0.67) ** 2)
     assert given["delta2"] == pytest.approx(2 * (0.67 - 0.8) * sig(0.71) * (1 - sig(0.71)))
+    assert given["delta1[0]"] == pytest.approx(-0.05 * 0.6 * sig(0.31) * (1 - sig(0.31)))
     assert given["dL/dW2[1]"] == pytest.approx(-0.05 * 0.57)
 
 
-def test_seed_comparison_finds_where_the_error_enters_and_what_inherits_it():
-    comparisons = compare_with_seed(closed_form_2_2_1())
+def test_case_study_check_finds_where_the_error_enters_and_what_inherits_it():
+    comparisons = _case_study_check()
     kinds = {c.name: c.kind for c in comparisons}
     assert kinds == {
         "z1[0]": WRONG_ARITHMETIC, "z1[1]": WRONG_ARITHMETIC,
@@ -453,22 +460,24 @@ def test_seed_comparison_finds_where_the_error_enters_and_what_inherits_it():
         "dL/db2": INHERITS,
     }  # fmt: skip
     assert all(c.mismatch for c in comparisons)
-    assert first_seed_error(comparisons).name == "z1[0]"
+    assert first_error(comparisons).name == "z1[0]"
     by_name = {c.name: c for c in comparisons}
     assert by_name["delta2"].inherited_from == ("y_hat", "z2")
+    assert by_name["delta1[0]"].inherited_from == ("delta2", "z1[0]")
     # sigma(0.31) = 0.5769 printed as 0.57: cut off, not rounded
     assert by_name["a1[0]"].cut_off and not by_name["a1[1]"].cut_off
 
 
-def test_seed_comparison_tells_matches_and_rounding_apart():
+def test_check_tells_matches_and_rounding_apart():
     truth = closed_form_2_2_1()
     truth["z1[0]"] = 0.3104  # rounds to the printed 0.31
     truth["z1[1]"] = 0.2999  # cut off (not rounded) to the printed 0.29
-    comparisons = {c.name: c for c in compare_with_seed(truth)}
+    comparisons = {c.name: c for c in _case_study_check(truth)}
     assert comparisons["z1[0]"].kind == MATCH and not comparisons["z1[0]"].mismatch
     assert comparisons["z1[1]"].kind == ROUNDING_ONLY and comparisons["z1[1]"].cut_off
 
 
-def test_seed_comparison_needs_every_printed_quantity():
+def test_check_needs_every_printed_quantity():
+    truth = {k: v for k, v in closed_form_2_2_1().items() if k != "z2"}
     with pytest.raises(ValueError, match="z2"):
-        compare_with_seed({k: 0.0 for k in SEED_PRINTED if k != "z2"})
+        _case_study_check(truth)

@@ -51,8 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
         "name",
         nargs="?",
         default="2-2-1",
-        choices=EXAMPLES,
-        help="which worked example (default: 2-2-1)",
+        metavar="EXAMPLE_OR_FILE",
+        help=f"a built-in example ({', '.join(EXAMPLES)}; default: 2-2-1) or your own network "
+        "as a .toml or .json lesson file (see --template)",
+    )
+    example.add_argument(
+        "--template",
+        action="store_true",
+        help="print a commented starter lesson file (TOML) that runs as it is",
     )
     example.add_argument("--format", default="text", choices=FORMATS, help="output format")
     example.add_argument(
@@ -98,6 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="also write the annotated computation graph (.svg, .png, .pdf, .dot, "
         "or .html for the step-by-step page)",
+    )
+    example.add_argument(
+        "--collapse", action="store_true", help="--graph: draw each neuron as one box"
+    )
+    example.add_argument(
+        "--view",
+        choices=("graph", "network"),
+        default=None,
+        help="--graph: the computation graph (default) or the network of units and weights",
     )
 
     graph = commands.add_parser(
@@ -159,12 +174,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         if args.command == "example":
-            from viz.explain import run_example_command
+            from viz.example_command import run_example_command
 
             return run_example_command(args)
         from viz.graph_command import run_graph_command
 
         return run_graph_command(args)
+    except KeyboardInterrupt:  # Ctrl-C outside the quiz (which handles its own): no traceback
+        print("stepgrad: interrupted", file=sys.stderr)
+        return 130
     except (ValueError, OSError, RuntimeError) as error:
         # Expected failures (bad values, unwritable files, missing Graphviz) become one clear
         # line and exit code 2, not a traceback.

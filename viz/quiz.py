@@ -7,22 +7,15 @@ input. Empty input or ``s`` skips a question, ``q`` quits; the last line is the 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from dataclasses import dataclass
 from typing import TextIO
 
-from viz.explain import (
-    MARK_RIGHT,
-    MARK_WRONG,
-    SECTION_TRAINING,
-    Explanation,
-    Quantity,
-    format_number,
-    given_lines,
-    seed_mark,
-    write_text,
-)
+from viz.numbers import format_number
+from viz.report import MARK_RIGHT, MARK_WRONG, given_lines, seed_mark, write_text
+from viz.sheet import SECTION_TRAINING, Explanation, Quantity
 
 DEFAULT_TOLERANCE = 0.005
 SKIP = "skip"
@@ -66,6 +59,7 @@ class QuizResult:
     wrong: int = 0
     skipped: int = 0
     stopped_early: bool = False  # 'q' or end of input before the last question
+    interrupted: bool = False  # Ctrl-C
 
     @property
     def asked(self) -> int:
@@ -111,18 +105,65 @@ def _intro(explanation: Explanation, tolerance: float, total: int, out: TextIO) 
     )
 
 
-def _ask(q: Quantity, index: int, total: int, stdin: TextIO, out: TextIO) -> float | str | None:
-    """Ask until a usable answer arrives; None at end of input."""
-    while True:
-        _say(out, f"[{index}/{total}] {q.symbol} = ? ", end="")
-        line = stdin.readline()
-        if line == "":  # end of input (an empty answer would be "\n")
+MAX_ANSWER = 200  # characters read per answer: endless input must not fill the memory
+MAX_JUNK = 20  # answers in a row that are not numbers before the quiz gives up
+
+
+class _Reader:
+    """One answer per call: ``input()`` with line editing at a terminal, else bounded lines."""
+
+    def __init__(self, stdin: TextIO | None, out: TextIO) -> None:
+        self.stdin = stdin
+        self.out = out
+        self.terminal = False
+        if stdin is not None and stdin is sys.stdin and stdin is sys.__stdin__:
+            try:
+                self.terminal = stdin.isatty() and out is sys.stdout
+            except (ValueError, OSError):
+                self.terminal = False
+        if self.terminal:
+            # readline gives input() line editing and history; not on every platform, and
+            # input() works without it.
+            with contextlib.suppress(ImportError):
+                import readline  # noqa: F401
+
+    def answer(self, prompt: str) -> str | None:
+        """The next answer, or None at end of input (also when there is no stdin at all)."""
+        if self.terminal:
+            try:
+                return input(prompt)[:MAX_ANSWER] + "\n"
+            except EOFError:
+                _say(self.out)
+                return None
+        _say(self.out, prompt, end="")
+        if self.stdin is None:
+            return None
+        try:
+            line = self.stdin.readline(MAX_ANSWER + 1)
+        except (OSError, ValueError):  # a closed or unreadable stdin is the end of input
+            return None
+        return line if line else None
+
+
+def _ask(
+    q: Quantity, index: int, total: int, reader: _Reader, out: TextIO
+) -> float | str | None:
+    """Ask until a usable answer arrives; None at end of input or after too much junk."""
+    for _ in range(MAX_JUNK):
+        line = reader.answer(f"[{index}/{total}] {q.symbol} = ? ")
+        if line is None:  # end of input (an empty answer would be "\n")
             _say(out)
             return None
+        if len(line) > MAX_ANSWER:
+            _say(out, f"  that answer is longer than {MAX_ANSWER} characters: type a number.")
+            continue
         try:
             return parse_answer(line)
         except ValueError as error:
-            _say(out, f"  {error}: type a number, s to skip or q to quit.")
+            shown = str(error) if len(str(error)) < 80 else "that is not a number"
+            _say(out, f"  {shown}: type a number, s to skip or q to quit.")
+    _say(out, f"{MAX_JUNK} answers in a row that are not numbers.")
+    return None
 
 
 def run_quiz(
@@ -143,18 +184,36 @@ def run_quiz(
         raise TypeError(f"tolerance must be a number, got {type(tolerance).__name__}")
     if not (tolerance > 0.0 and math.isfinite(tolerance)):
         raise ValueError(f"tolerance must be a positive finite number, got {tolerance!r}")
-    stdin = sys.stdin if stdin is None else stdin
+    stdin = sys.stdin if stdin is None else stdin  # None when the process has no stdin
     out = sys.stdout if stdout is None else stdout
 
     questions = quiz_questions(explanation)
     result = QuizResult(total=len(questions))
     _intro(explanation, tolerance, len(questions), out)
+    try:
+        _run(explanation, questions, tolerance, _Reader(stdin, out), out, result)
+    except KeyboardInterrupt:  # Ctrl-C: end with the score so far, not a traceback
+        result.stopped_early = result.interrupted = True
+        _say(out, "\nInterrupted: stopping the quiz.")
+    _say(out, "")
+    _say(out, result.summary())
+    return result
+
+
+def _run(
+    explanation: Explanation,
+    questions: list[Quantity],
+    tolerance: float,
+    reader: _Reader,
+    out: TextIO,
+    result: QuizResult,
+) -> None:
     section = None
     for index, q in enumerate(questions, start=1):
         if q.section != section:
             section = q.section
             _say(out, f"\n{section}")
-        answer = _ask(q, index, len(questions), stdin, out)
+        answer = _ask(q, index, len(questions), reader, out)
         if answer is None or answer == QUIT:
             result.stopped_early = True
             _say(out, "End of input: stopping the quiz." if answer is None else "Quitting.")
@@ -171,6 +230,20 @@ def run_quiz(
         _say(out, f"  {q.line()}")
         if q.seed is not None:
             _say(out, f"  {seed_mark(q.seed, explanation.loss_symbol)}")
-    _say(out, "")
-    _say(out, result.summary())
-    return result
+
+
+def quiz(
+    what: object,
+    tolerance: float | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> QuizResult:
+    """Quiz yourself on a lesson from Python: a built-in name, a lesson file, a spec dict, a
+    Lesson, an Explanation, or any output Value whose nodes you labelled.
+
+    Asks on ``stdin`` (default: the process's) and returns the :class:`QuizResult`.
+    """
+    from viz.sheet import explain
+
+    explanation = what if isinstance(what, Explanation) else explain(what, steps=0)
+    return run_quiz(explanation, tolerance=tolerance, stdin=stdin, stdout=stdout)

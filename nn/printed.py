@@ -1,0 +1,345 @@
+"""Checking the numbers a source printed: which are wrong, why, and where the first error enters.
+
+For any lesson whose spec lists printed numbers, each printed number is compared with the true
+one at the precision it was printed, and each mismatch is classified:
+
+* ``ROUNDING_ONLY``: the printed number is the true one cut off instead of rounded (or is right
+  given earlier numbers that were only rounded);
+* ``INHERITS``: the source's arithmetic is right given its *own* earlier (wrong) numbers;
+* ``WRONG_ARITHMETIC``: wrong even given the source's own earlier numbers.
+
+"Given the source's own numbers" is computed generically on the lesson's graph: a forward pass
+in which every printed node value is pinned to the printed number, and a backward pass in which
+every printed error term and gradient is pinned too. Each printed quantity is then recomputed
+from its inputs in that pinned world (a node from its pinned parents, a gradient from its
+pinned children, a local slope such as sigma'(z) from the pinned z), recording which printed
+numbers it read on the way: those are the numbers an error can be inherited from.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from autograd import Value, topological_order
+from nn.lesson import Lesson, build_lesson, engine_values, iterate_lesson
+from nn.spec import PrintedEntry
+
+MATCH = "match"
+ROUNDING_ONLY = "rounding only"
+INHERITS = "inherits an earlier error"
+WRONG_ARITHMETIC = "wrong arithmetic"
+KINDS = (WRONG_ARITHMETIC, INHERITS, ROUNDING_ONLY, MATCH)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A printed number beside the true one, and why they differ.
+
+    ``given`` is what the source's formula gives with the source's own earlier printed numbers.
+    ``inherited_from`` names the wrong earlier printed numbers it was computed from (for
+    ``INHERITS``), ``inherited_printed`` their printed texts. ``cut_off`` is True when the printed
+    number only fits if the source cut off further decimals instead of rounding.
+    """
+
+    name: str
+    printed: str
+    true_value: float
+    given: float
+    kind: str
+    text: str = ""
+    inherited_from: tuple[str, ...] = ()
+    inherited_printed: tuple[str, ...] = ()
+    cut_off: bool = False
+    after: int = 0
+
+    @property
+    def value(self) -> float:
+        """The printed number as a float."""
+        return float(self.printed)
+
+    @property
+    def mismatch(self) -> bool:
+        """True when the printed number is not the true value rounded."""
+        return self.kind != MATCH
+
+
+def decimals(printed: str) -> int:
+    """Number of decimal places printed ("0.017" -> 3)."""
+    return len(printed.partition(".")[2])
+
+
+def rounds_to(printed: str, x: float) -> bool:
+    """True if x rounded to the printed number of decimals is the printed number."""
+    scale = 10.0 ** decimals(printed)
+    return abs(round(x * scale) - float(printed) * scale) < 1e-6
+
+
+def cuts_to(printed: str, x: float) -> bool:
+    """True if x with its further decimals cut off (not rounded) is the printed number."""
+    scale = 10.0 ** decimals(printed)
+    return abs(math.trunc(x * scale) - float(printed) * scale) < 1e-6
+
+
+# ---------------------------------------------------------------------------------------------
+# The pinned world
+# ---------------------------------------------------------------------------------------------
+
+
+def _apply(node: Value, parents: Sequence[float], leaky: Mapping[int, float]) -> Value:
+    """A fresh one-op graph: ``node``'s operation applied to new leaves holding ``parents``."""
+    ps = [Value(p) for p in parents]
+    op = node.op
+    if op == "+":
+        return ps[0] + ps[1]
+    if op == "-":
+        return ps[0] - ps[1]
+    if op == "*":
+        return ps[0] * ps[1]
+    if op == "/":
+        return ps[0] / ps[1]
+    if op == "neg":
+        return -ps[0]
+    if op == "**":
+        return ps[0] ** ps[1]
+    if op.startswith("**"):
+        return ps[0] ** float(op[2:])
+    if op == "leaky_relu":
+        return ps[0].leaky_relu(leaky.get(id(node), 0.01))
+    if op in ("exp", "log", "tanh", "sigmoid", "relu", "sqrt", "softplus"):
+        return getattr(ps[0], op)()
+    raise ValueError(f"the printed-number check does not know the op {op!r}")
+
+
+def _local_reads(op: str, k: int, n: int) -> list[int]:
+    """Which parents' values the local derivative with respect to parent k reads."""
+    if op in ("+", "-", "neg"):
+        return []
+    if op == "*":
+        return [1 - k]
+    return list(range(n))
+
+
+def _merge(*groups: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for group in groups:
+        for name in group:
+            if name not in out:
+                out.append(name)
+    return out
+
+
+class PinnedWorld:
+    """The lesson's graph recomputed with the source's printed numbers pinned in place.
+
+    ``raw_data``/``raw_grad``: a node's value and gradient recomputed from its (pinned)
+    neighbours, ignoring its own pin; ``*_deps``: the printed numbers that recomputation read.
+    """
+
+    def __init__(self, lesson: Lesson, pinned: Mapping[str, float]) -> None:
+        self.lesson = lesson
+        order = topological_order(lesson.loss)
+        leaky = {id(n): _leaky_slope(lesson, n) for n in order if n.op == "leaky_relu"}
+        grad_pins = {}  # node label -> (pin name, gradient value)
+        for delta, label in lesson.deltas.items():
+            if delta in pinned:
+                grad_pins[label] = (delta, lesson.error_sign * pinned[delta])
+        for p in lesson.parameters:
+            name = f"dL/d{p.label}"
+            if name in pinned and p.label not in grad_pins:
+                grad_pins[p.label] = (name, pinned[name])
+
+        data: dict[int, float] = {}
+        data_deps: dict[int, list[str]] = {}
+        self.raw_data: dict[int, float] = {}
+        self.raw_data_deps: dict[int, list[str]] = {}
+        self.fresh: dict[int, Value] = {}
+        for node in order:
+            if node.is_leaf:
+                raw, deps = node.data, []
+            else:
+                parents = node.parents
+                fresh = _apply(node, [data[id(p)] for p in parents], leaky)
+                self.fresh[id(node)] = fresh
+                raw, deps = fresh.data, _merge(*(data_deps[id(p)] for p in parents))
+            self.raw_data[id(node)], self.raw_data_deps[id(node)] = raw, deps
+            if node.label and node.label in pinned:
+                data[id(node)], data_deps[id(node)] = pinned[node.label], [node.label]
+            else:
+                data[id(node)], data_deps[id(node)] = raw, deps
+        self.data, self.data_deps = data, data_deps
+
+        grad: dict[int, float] = {id(lesson.loss): 1.0}
+        grad_deps: dict[int, list[str]] = {id(lesson.loss): []}
+        self.raw_grad: dict[int, float] = {}
+        self.raw_grad_deps: dict[int, list[str]] = {}
+        for node in reversed(order):
+            key = id(node)
+            raw, deps = grad.get(key, 0.0), grad_deps.get(key, [])
+            self.raw_grad[key], self.raw_grad_deps[key] = raw, deps
+            if node.label in grad_pins:
+                name, value = grad_pins[node.label]
+                g, g_deps = value, [name]
+            else:
+                g, g_deps = raw, deps
+            if node.is_leaf:
+                continue
+            parents = node.parents
+            local = self.fresh[key].local_grads()
+            for k, parent in enumerate(parents):
+                reads = [parents[m] for m in _local_reads(node.op, k, len(parents))]
+                deps_k = _merge(g_deps, *(data_deps[id(p)] for p in reads))
+                grad[id(parent)] = grad.get(id(parent), 0.0) + local[k] * g
+                grad_deps[id(parent)] = _merge(grad_deps.get(id(parent), []), deps_k)
+
+    def recompute(self, name: str) -> tuple[float, list[str]]:
+        """A quantity of the sheet recomputed in the pinned world, and the pins it read."""
+        lesson = self.lesson
+        if name in lesson.deltas:
+            node = lesson.nodes[lesson.deltas[name]]
+            return lesson.error_sign * self.raw_grad[id(node)], self.raw_grad_deps[id(node)]
+        if name.startswith("dL/d") and name[4:] in lesson.nodes:
+            node = lesson.nodes[name[4:]]
+            return self.raw_grad[id(node)], self.raw_grad_deps[id(node)]
+        if name in lesson.slopes:
+            node = lesson.nodes[lesson.slopes[name]]
+            (slope,) = self.fresh[id(node)].local_grads()
+            return slope, self.data_deps[id(node.parents[0])]
+        if name.endswith(" (updated)") and name[: -len(" (updated)")] in lesson.nodes:
+            node = lesson.nodes[name[: -len(" (updated)")]]
+            g_name = f"dL/d{node.label}"
+            g, deps = self.recompute(g_name)
+            return node.data - lesson.lr * g, deps
+        if name in lesson.nodes:
+            node = lesson.nodes[name]
+            return self.raw_data[id(node)], self.raw_data_deps[id(node)]
+        raise KeyError(name)
+
+
+def _leaky_slope(lesson: Lesson, node: Value) -> float:
+    if lesson.spec is not None:
+        for layer, spec in zip(lesson.layers, lesson.spec.layers):
+            if any(u.a is node for u in layer.units):
+                return spec.leaky_slope
+    return 0.01
+
+
+# ---------------------------------------------------------------------------------------------
+# The check
+# ---------------------------------------------------------------------------------------------
+
+
+def check_printed(
+    lesson: Lesson,
+    true_values: Mapping[str, float],
+    printed: Sequence[PrintedEntry] | None = None,
+    order: Sequence[str] | None = None,
+) -> list[Comparison]:
+    """Classify every printed number of ``lesson`` (default: its spec's) against the truth.
+
+    ``true_values`` maps quantity names (as on the sheet) to the true numbers of the first pass;
+    ``order`` is the sheet's order of names (a printed number is classified after the ones it
+    may depend on). Numbers printed ``after`` N training steps are compared with the lesson
+    trained N steps; they inherit an error when any number of the first pass is wrong.
+    """
+    if printed is None:
+        printed = lesson.spec.printed if lesson.spec is not None else ()
+    first = [p for p in printed if p.after == 0]
+    later = [p for p in printed if p.after > 0]
+    for p in first:
+        if p.name not in true_values:
+            raise ValueError(
+                f"printed number {p.name!r} is not a quantity of lesson {lesson.name!r}"
+            )
+    if order is not None:
+        position = {name: k for k, name in enumerate(order)}
+        first.sort(key=lambda p: position.get(p.name, len(position)))
+    pinned = {p.name: float(p.printed) for p in first}
+    world = PinnedWorld(lesson, pinned)
+    texts = {p.name: p.printed for p in first}
+    kinds: dict[str, str] = {}
+    result: list[Comparison] = []
+    for entry in first:
+        true = float(true_values[entry.name])
+        given, deps = world.recompute(entry.name)
+        wrong_upstream = tuple(d for d in deps if kinds.get(d) in (INHERITS, WRONG_ARITHMETIC))
+        result.append(_classify(entry, true, given, wrong_upstream, texts))
+        kinds[entry.name] = result[-1].kind
+    if later:
+        result += _check_later(lesson, later, result)
+    return result
+
+
+def _classify(
+    entry: PrintedEntry,
+    true: float,
+    given: float,
+    wrong_upstream: tuple[str, ...],
+    texts: Mapping[str, str],
+) -> Comparison:
+    printed = entry.printed
+    cut_off = False
+    if rounds_to(printed, true):
+        kind = MATCH
+    elif cuts_to(printed, true):
+        kind, cut_off = ROUNDING_ONLY, True
+    elif rounds_to(printed, given) or cuts_to(printed, given):
+        kind = INHERITS if wrong_upstream else ROUNDING_ONLY
+        cut_off = not rounds_to(printed, given)
+    else:
+        kind = WRONG_ARITHMETIC
+    inherited = wrong_upstream if kind == INHERITS else ()
+    return Comparison(
+        name=entry.name,
+        printed=printed,
+        true_value=true,
+        given=given,
+        kind=kind,
+        text=entry.text,
+        inherited_from=inherited,
+        inherited_printed=tuple(texts[n] for n in inherited),
+        cut_off=cut_off,
+        after=entry.after,
+    )
+
+
+def _check_later(
+    lesson: Lesson, later: Sequence[PrintedEntry], first: Sequence[Comparison]
+) -> list[Comparison]:
+    steps = max(p.after for p in later)
+    wrong_first = tuple(c.name for c in first if c.kind in (WRONG_ARITHMETIC, INHERITS))
+    if lesson.spec is None:
+        raise ValueError(f"lesson {lesson.name!r} has no spec to train from")
+    # Train a fresh copy, so that the caller's graph keeps its gradients.
+    fresh = build_lesson(lesson.spec, lr=lesson.lr, parameters=lesson.parameter_values())
+    values_at: dict[int, dict[str, float]] = {}
+    for k, trained in enumerate(iterate_lesson(fresh, steps)):
+        values_at[k] = engine_values(trained)
+    result = []
+    for entry in later:
+        values = values_at[entry.after]
+        if entry.name not in values:
+            raise ValueError(
+                f"printed number {entry.name!r} (after {entry.after} steps) is not a quantity of "
+                f"lesson {lesson.name!r}"
+            )
+        true = values[entry.name]
+        comparison = _classify(entry, true, true, (), {})
+        if comparison.mismatch and not comparison.cut_off and wrong_first:
+            comparison = Comparison(
+                entry.name, entry.printed, true, true, INHERITS, entry.text,
+                wrong_first[:1], (), False, entry.after,
+            )  # fmt: skip
+        elif comparison.mismatch and not comparison.cut_off:
+            comparison = Comparison(
+                entry.name, entry.printed, true, true, WRONG_ARITHMETIC, entry.text,
+                (), (), False, entry.after,
+            )  # fmt: skip
+        result.append(comparison)
+    return result
+
+
+def first_error(comparisons: Sequence[Comparison]) -> Comparison | None:
+    """The first printed number whose own arithmetic is wrong: where the error enters."""
+    return next((c for c in comparisons if c.kind == WRONG_ARITHMETIC), None)

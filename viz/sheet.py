@@ -1,0 +1,613 @@
+"""The sheet of a lesson: every number a learner computes by hand, each with its formula.
+
+One generic builder serves every lesson (built-in or a user's file): it reads the lesson's layers
+and vocabulary and lists the forward pass, the loss, the output error, the hidden errors, every
+gradient, the updated parameters and the loss over further training steps. Each number is the
+engine's (node data, local derivatives, gradients), and each comes with its formula twice: in
+symbols (``2·(ŷ − t)·σ'(z2)``) and with the operands filled in (``2·(0.748649 − 0.8)·0.188174``),
+which evaluates to the number shown. When the lesson lists numbers its source printed, each is
+checked (``nn.printed``) and shown beside the true one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from autograd import Value
+from nn.lesson import LayerNodes, Lesson, build_lesson, engine_values, iterate_lesson
+from nn.printed import Comparison, check_printed
+from nn.spec import LessonSpec, parse_spec
+from viz.numbers import format_number
+
+MAX_STEPS = 5000  # more lines of loss than anyone reads; also bounds the run time
+
+SECTION_FORWARD = "Forward pass"
+SECTION_LOSS = "Loss"
+SECTION_OUTPUT_ERROR = "Output error"
+SECTION_HIDDEN_ERRORS = "Hidden errors"
+SECTION_GRADIENTS = "Gradients"
+SECTION_UPDATE = "Update"
+SECTION_TRAINING = "Training"
+
+_ACTIVATION_TEMPLATES = {
+    "sigmoid": "σ({0})",
+    "tanh": "tanh({0})",
+    "relu": "relu({0})",
+    "leaky_relu": "leaky_relu({0})",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Symbols and quantities
+# ---------------------------------------------------------------------------------------------
+
+
+def symbol(name: str, loss_symbol: str = "L") -> str:
+    """How a quantity's name is written for people: 'delta2' -> 'δ2', 'dL/dW2[0]' -> '∂L/∂W2[0]'."""
+    if name.startswith("dL/d"):
+        return f"∂{loss_symbol}/∂{symbol(name[4:], loss_symbol)}"
+    if name.startswith("sigma'"):
+        return "σ'" + name[6:]
+    if name.startswith("delta"):
+        return "δ" + name[5:]
+    if name.startswith("y_hat"):
+        return "ŷ" + name[5:]
+    if name == "loss":
+        return loss_symbol
+    if name == "lr":
+        return "η"
+    return name
+
+
+@dataclass(frozen=True)
+class Operand:
+    """One number that goes into a formula: its name, how it is written, and its value."""
+
+    name: str
+    symbol: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One number of a lesson, with the formula that made it.
+
+    ``template`` is the formula with ``{0}``, ``{1}``, ... standing for ``operands``; filling in
+    their symbols gives :attr:`formula`, filling in their values gives :attr:`filled`. ``value``
+    comes from the engine. ``meaning`` says what the quantity is when its name does not
+    (``δ2`` is ``∂L/∂z2``). ``seed`` is the check of the number the source printed for it, when
+    it printed one and the comparison is switched on.
+    """
+
+    name: str
+    symbol: str
+    section: str
+    value: float
+    template: str
+    operands: tuple[Operand, ...]
+    meaning: str = ""
+    seed: Comparison | None = None
+
+    @property
+    def formula(self) -> str:
+        """The formula in symbols, e.g. ``2·(ŷ − t)·σ'(z2)``."""
+        return self.template.format(*(op.symbol for op in self.operands))
+
+    @property
+    def filled(self) -> str:
+        """The formula with the operands' values filled in (6 significant digits)."""
+        return _fill(self.template, [format_number(op.value) for op in self.operands])
+
+    def line(self) -> str:
+        """``symbol = meaning = formula = filled = value``, leaving out repeated parts."""
+        parts = [self.symbol]
+        # A bare copy ("∂L/∂b2 = δ2") needs no filled-in form: it would just repeat the value.
+        filled = "" if self.template == "{0}" else self.filled
+        for part in (self.meaning, self.formula, filled, format_number(self.value)):
+            if part and part != parts[-1]:
+                parts.append(part)
+        return " = ".join(parts)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready description (see ``stepgrad example --format json``)."""
+        seed = self.seed
+        return {
+            "name": self.name,
+            "symbol": self.symbol,
+            "section": self.section,
+            "value": self.value,
+            "meaning": self.meaning or None,
+            "formula": self.formula,
+            "filled": self.filled,
+            "template": self.template,
+            "operands": [
+                {"name": op.name, "symbol": op.symbol, "value": op.value} for op in self.operands
+            ],
+            "seed": None if seed is None else seed.value,
+            "seed_printed": None if seed is None else seed.printed,
+            "seed_given_own_numbers": None if seed is None else seed.given,
+            "mismatch": None if seed is None else seed.mismatch,
+            "kind": None if seed is None else seed.kind,
+            "inherited_from": None if seed is None else list(seed.inherited_from),
+        }
+
+
+_PLACEHOLDER = re.compile(r"\{(\d+)\}")
+
+
+def _fill(template: str, texts: Sequence[str]) -> str:
+    """Put the numbers into a template; negative ones in brackets unless already bracketed.
+
+    The brackets make "0.5 − (−0.2)" and "2·(−0.05)" read (and evaluate) the way they are
+    meant, while "σ(−0.34)" needs no second pair.
+    """
+
+    def number(match: re.Match[str]) -> str:
+        text = texts[int(match.group(1))]
+        start, end = match.span()
+        bracketed = template[start - 1 : start] == "(" and template[end : end + 1] == ")"
+        return f"({text})" if text.startswith("−") and not bracketed else text
+
+    return _PLACEHOLDER.sub(number, template)
+
+
+@dataclass
+class Explanation:
+    """Everything ``stepgrad example`` shows for one lesson: its sheet, training, check."""
+
+    example: Lesson  # the graph before training, after backward()
+    quantities: list[Quantity]  # forward pass to updated parameters, in the source's order
+    training: list[Quantity]  # the loss after 1, 2, ... further updates
+    notes: list[str]
+    loss_symbol: str
+    compare_seed: bool
+    seed_comparisons: list[Comparison] | None  # None: the source printed no numbers
+    given: dict[str, float] = field(default_factory=dict)
+    given_groups: list[list[str]] = field(default_factory=list)  # names, one line each
+
+    @property
+    def lesson(self) -> Lesson:
+        return self.example
+
+    @property
+    def later_comparisons(self) -> list[Comparison]:
+        """Printed numbers of later training steps (not on the sheet itself)."""
+        if not self.compare_seed or not self.seed_comparisons:
+            return []
+        return [c for c in self.seed_comparisons if c.after > 0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The generic sheet builder
+# ---------------------------------------------------------------------------------------------
+
+
+class _Sheet:
+    """Builds the list of quantities; each formula may only use numbers already on the sheet."""
+
+    def __init__(self, lesson: Lesson) -> None:
+        self.lesson = lesson
+        self.loss_symbol = lesson.loss_symbol
+        self.values: dict[str, float] = {}
+        self.quantities: list[Quantity] = []
+        for leaf in (*lesson.inputs, *lesson.parameters, *lesson.constants):
+            self.values[leaf.label] = leaf.data
+        self.values["lr"] = lesson.lr
+
+    def operand(self, name: str) -> Operand:
+        if name not in self.values:  # a bug in this module: formulas must go in order
+            raise AssertionError(f"{name!r} is used before it is on the sheet")
+        return Operand(name, symbol(name, self.loss_symbol), self.values[name])
+
+    def add(
+        self,
+        section: str,
+        name: str,
+        value: float,
+        template: str,
+        operands: Sequence[str],
+        meaning: str = "",
+        shown_as: str | None = None,
+    ) -> None:
+        """Put a quantity on the sheet; ``shown_as`` overrides its symbol."""
+        self.quantities.append(
+            Quantity(
+                name=name,
+                symbol=shown_as or symbol(name, self.loss_symbol),
+                section=section,
+                value=value,
+                template=template,
+                operands=tuple(self.operand(op) for op in operands),
+                meaning=meaning,
+            )
+        )
+        self.values[name] = value
+
+    def d(self, node_label: str) -> str:
+        """'∂L/∂z2': what an error term means."""
+        sign = "−" if self.lesson.error_sign < 0 else ""
+        return f"{sign}∂{self.loss_symbol}/∂{symbol(node_label, self.loss_symbol)}"
+
+
+def _slope_template(activation: str, slope: float) -> str:
+    if activation == "sigmoid":
+        return "{0}·(1 − {0})"  # of the output a = σ(z)
+    if activation == "tanh":
+        return "1 − {0}²"
+    if activation == "relu":
+        return "[{0} > 0]"  # of the weighted input z
+    return f"[{{0}} > 0] + {format_number(slope)}·[{{0}} ≤ 0]"
+
+
+def _slope_operand(activation: str, unit_a: Value, unit_z: Value) -> str:
+    return unit_a.label if activation in ("sigmoid", "tanh") else unit_z.label
+
+
+def _weighted_sum(sheet: _Sheet, layer: LayerNodes, v: Mapping[str, float]) -> None:
+    for unit in layer.units:
+        operands: list[str] = []
+        for w, x in zip(unit.weights, unit.inputs):
+            pair = [x.label, w.label] if layer.products == "input*weight" else [w.label, x.label]
+            operands += pair
+        products = " + ".join(f"{{{2 * k}}}·{{{2 * k + 1}}}" for k in range(len(unit.weights)))
+        template = f"{products} + {{{2 * len(unit.weights)}}}"
+        sheet.add(SECTION_FORWARD, unit.z.label, v[unit.z.label], template,
+                  [*operands, unit.bias.label])  # fmt: skip
+
+
+def _forward(sheet: _Sheet, lesson: Lesson, v: Mapping[str, float]) -> None:
+    for layer in lesson.layers:
+        _weighted_sum(sheet, layer, v)
+        if layer.activation == "linear":
+            continue
+        if layer.activation == "softmax":
+            zs = [u.z.label for u in layer.units]
+            exps = " + ".join(f"exp({{{k + 1}}})" for k in range(len(zs)))
+            for unit in layer.units:
+                sheet.add(SECTION_FORWARD, unit.a.label, v[unit.a.label],
+                          f"exp({{0}}) / ({exps})", [unit.z.label, *zs])  # fmt: skip
+            continue
+        for unit in layer.units:
+            sheet.add(SECTION_FORWARD, unit.a.label, v[unit.a.label],
+                      _ACTIVATION_TEMPLATES[layer.activation], [unit.z.label])  # fmt: skip
+
+
+def _loss_formula(lesson: Lesson) -> tuple[str, list[str]]:
+    """The loss as a template over the outputs and targets, as the spec writes it."""
+    spec = lesson.spec
+    assert spec is not None
+    outputs = [y.label for y in lesson.outputs]
+    targets = [t.label for t in lesson.targets]
+    n = len(outputs)
+    operands: list[str] = []
+    terms: list[str] = []
+    kind = spec.loss.kind
+    for k, (y, t) in enumerate(zip(outputs, targets)):
+        a, b = 2 * k, 2 * k + 1
+        if kind == "cross_entropy":
+            operands += [t, y]
+            terms.append(f"{{{a}}}·log({{{b}}})")
+        elif kind == "binary_cross_entropy":
+            operands += [t, y]
+            terms.append(f"{{{a}}}·log({{{b}}}) + (1 − {{{a}}})·log(1 − {{{b}}})")
+        else:
+            operands += [t, y] if spec.loss.difference == "t - y" else [y, t]
+            half = "½·" if kind == "half_squared_error" else ""
+            terms.append(f"{half}({{{a}}} − {{{b}}})²")
+    if kind in ("cross_entropy", "binary_cross_entropy"):
+        template = "−(" + " + ".join(terms) + ")"
+    else:
+        template = " + ".join(terms)
+    if spec.loss.reduction == "mean" and n > 1:
+        template = f"({template}) / {n}"
+    return template, operands
+
+
+def _output_errors(sheet: _Sheet, lesson: Lesson, v: Mapping[str, float]) -> None:
+    spec = lesson.spec
+    assert spec is not None
+    layer = lesson.layers[-1]
+    sign = lesson.error_sign
+    n = len(layer.units)
+    targets = [t.label for t in lesson.targets]
+    if spec.loss.kind in ("cross_entropy", "binary_cross_entropy"):
+        # The closed form: dL/dz = y_hat - y for softmax with cross-entropy and for sigmoid with
+        # binary cross-entropy; the engine's value comes from the chain rule through the graph.
+        for unit, t in zip(layer.units, targets):
+            operands = [unit.a.label, t] if sign > 0 else [t, unit.a.label]
+            sheet.add(SECTION_OUTPUT_ERROR, unit.delta, v[unit.delta], "{0} − {1}", operands,
+                      meaning=sheet.d(unit.z.label))  # fmt: skip
+        return
+    factor = (2.0 if spec.loss.kind == "squared_error" else 1.0) / (
+        n if spec.loss.reduction == "mean" else 1
+    )
+    prefix = "" if factor == 1.0 else f"{format_number(factor)}·"
+    if spec.loss.show_output_slope:
+        for unit, t in zip(layer.units, targets):
+            name = f"dL/d{unit.a.label}"
+            body = "({0} − {1})" if prefix else "{0} − {1}"
+            sheet.add(SECTION_OUTPUT_ERROR, name, unit.a.grad, prefix + body, [unit.a.label, t])
+    has_slope = layer.activation != "linear"
+    if has_slope:
+        for unit in layer.units:
+            sheet.add(SECTION_OUTPUT_ERROR, unit.slope, _local_slope(lesson, unit.slope),
+                      _slope_template(layer.activation, spec.layers[-1].leaky_slope),
+                      [_slope_operand(layer.activation, unit.a, unit.z)])  # fmt: skip
+    for unit, t in zip(layer.units, targets):
+        if spec.loss.show_output_slope:
+            name = f"dL/d{unit.a.label}"
+            minus = "−" if sign < 0 else ""
+            template, operands = (f"{minus}{{0}}·{{1}}", [name, unit.slope]) if has_slope else (
+                f"{minus}{{0}}", [name])  # fmt: skip
+        else:
+            pair = [unit.a.label, t] if sign > 0 else [t, unit.a.label]
+            if has_slope:
+                template, operands = prefix + "({0} − {1})·{2}", [*pair, unit.slope]
+            else:
+                template, operands = prefix + ("({0} − {1})" if prefix else "{0} − {1}"), pair
+        sheet.add(SECTION_OUTPUT_ERROR, unit.delta, v[unit.delta], template, operands,
+                  meaning=sheet.d(unit.z.label))  # fmt: skip
+
+
+def _local_slope(lesson: Lesson, slope_name: str) -> float:
+    """σ'(z) as the engine's activation node holds it: its local derivative d a / d z."""
+    (slope,) = lesson.nodes[lesson.slopes[slope_name]].local_grads()
+    return slope
+
+
+def _hidden_errors(sheet: _Sheet, lesson: Lesson, v: Mapping[str, float]) -> None:
+    spec = lesson.spec
+    assert spec is not None
+    for index in range(len(lesson.layers) - 2, -1, -1):
+        layer, above = lesson.layers[index], lesson.layers[index + 1]
+        has_slope = layer.activation != "linear"
+        if has_slope:
+            for unit in layer.units:
+                sheet.add(SECTION_HIDDEN_ERRORS, unit.slope, _local_slope(lesson, unit.slope),
+                          _slope_template(layer.activation, spec.layers[index].leaky_slope),
+                          [_slope_operand(layer.activation, unit.a, unit.z)])  # fmt: skip
+        for j, unit in enumerate(layer.units):
+            if len(above.units) == 1:
+                (next_unit,) = above.units
+                template = "{0}·{1}"
+                operands = [next_unit.delta, next_unit.weights[j].label]
+                if has_slope:
+                    template += "·{2}"
+            else:
+                terms = " + ".join(
+                    f"{{{2 * k}}}·{{{2 * k + 1}}}" for k in range(len(above.units))
+                )
+                operands = [x for u in above.units for x in (u.weights[j].label, u.delta)]
+                template = f"({terms})·{{{len(operands)}}}" if has_slope else terms
+            if has_slope:
+                operands.append(unit.slope)
+            sheet.add(SECTION_HIDDEN_ERRORS, unit.delta, v[unit.delta], template, operands,
+                      meaning=sheet.d(unit.z.label))  # fmt: skip
+
+
+def _gradients(sheet: _Sheet, lesson: Lesson, v: Mapping[str, float]) -> None:
+    spec = lesson.spec
+    assert spec is not None
+    minus = "−" if lesson.error_sign < 0 else ""
+    for index in range(len(lesson.layers) - 1, -1, -1):
+        layer, layer_spec = lesson.layers[index], spec.layers[index]
+        for j, i in layer_spec.weight_order():
+            unit = layer.units[j]
+            name = f"dL/d{unit.weights[i].label}"
+            sheet.add(SECTION_GRADIENTS, name, v[name], f"{minus}{{0}}·{{1}}",
+                      [unit.delta, unit.inputs[i].label])  # fmt: skip
+        if not layer.train_biases:
+            continue
+        if layer.shared_bias:
+            name = f"dL/d{layer.units[0].bias.label}"
+            terms = " + ".join(f"{{{k}}}" for k in range(len(layer.units)))
+            template = f"−({terms})" if minus and len(layer.units) > 1 else minus + terms
+            sheet.add(SECTION_GRADIENTS, name, v[name], template, [u.delta for u in layer.units])
+            continue
+        for unit in layer.units:
+            name = f"dL/d{unit.bias.label}"
+            sheet.add(SECTION_GRADIENTS, name, v[name], f"{minus}{{0}}", [unit.delta])
+
+
+def _updates(sheet: _Sheet, lesson: Lesson, new_values: Mapping[str, float]) -> None:
+    section = f"{SECTION_UPDATE} (η = {format_number(lesson.lr)})"
+    error_form: dict[str, list[str]] = {}  # the book's w + η·Err·o, for error_sign -1
+    if lesson.error_sign < 0:
+        for layer in lesson.layers:
+            for unit in layer.units:
+                for w, x in zip(unit.weights, unit.inputs):
+                    error_form[w.label] = [unit.delta, x.label]
+                if not layer.shared_bias:
+                    error_form[unit.bias.label] = [unit.delta]
+    for p in lesson.parameters:
+        if p.label in error_form:
+            extra = error_form[p.label]
+            template = "{0} + {1}·{2}" + ("·{3}" if len(extra) == 2 else "")
+            operands = [p.label, "lr", *extra]
+        else:
+            template, operands = "{0} − {1}·{2}", [p.label, "lr", f"dL/d{p.label}"]
+        sheet.add(section, f"{p.label} (updated)", new_values[p.label], template, operands,
+                  shown_as=f"{p.label} (new)")  # fmt: skip
+
+
+def _shortcut_note(lesson: Lesson, v: Mapping[str, float]) -> str:
+    """One sentence showing that the engine's dJ/dz equals ŷ − y, with the largest gap."""
+    assert lesson.spec is not None
+    layer = lesson.layers[-1]
+    deltas = [v[u.delta] for u in layer.units]
+    closed = [
+        lesson.error_sign * (y.data - t.data) for y, t in zip(lesson.outputs, lesson.targets)
+    ]
+    gap = max(abs(a - b) for a, b in zip(deltas, closed))
+
+    def stem(label: str) -> str:
+        return symbol(label.partition("[")[0], lesson.loss_symbol)
+
+    z, y, t = layer.units[0].z.label, lesson.outputs[0].label, lesson.targets[0].label
+    delta = stem(layer.units[0].delta)
+    engine = ", ".join(format_number(d) for d in deltas)
+    shortcut = ", ".join(format_number(c) for c in closed)
+    difference = f"{stem(y)} − {stem(t)}" if lesson.error_sign > 0 else f"{stem(t)} − {stem(y)}"
+    return (
+        f"Check of the {lesson.spec.shortcut_owner} shortcut: the engine's "
+        f"∂{lesson.loss_symbol}/∂{stem(z)} = [{engine}] (chain rule through the whole graph) "
+        f"and {difference} = [{shortcut}] differ by at most {gap:.1e}, so {delta} = {difference}."
+    )
+
+
+def _given_groups(lesson: Lesson) -> list[list[str]]:
+    """The given numbers in lines: inputs, targets, then per layer its weights and its biases."""
+    assert lesson.spec is not None
+    groups = [[v.label for v in lesson.inputs[: len(lesson.spec.inputs)]],
+              [t.label for t in lesson.targets]]  # fmt: skip
+    for layer, layer_spec in zip(lesson.layers, lesson.spec.layers):
+        groups.append([layer.units[j].weights[i].label for j, i in layer_spec.weight_order()])
+        biases: list[str] = []
+        for unit in layer.units:
+            if unit.bias.label not in biases:
+                biases.append(unit.bias.label)
+        groups.append(biases)
+    return groups
+
+
+def _check_steps(steps: object) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be a whole number from 0 to {MAX_STEPS}, got {steps!r}")
+    return steps
+
+
+def explain_lesson(
+    lesson: Lesson, steps: int = 5, compare_seed: bool | None = None
+) -> Explanation:
+    """Run a lesson through the engine and list every number with its formula.
+
+    ``lesson`` must be freshly built (``backward()`` not yet called); it is left after one
+    backward pass. ``steps``: how many further training iterations' losses to list (0 to
+    MAX_STEPS). ``compare_seed``: show the numbers the source printed beside the true ones
+    (default: on when the lesson lists some).
+    """
+    steps = _check_steps(steps)
+    if lesson.spec is None:
+        raise ValueError(f"lesson {lesson.name!r} has no spec: build it with build_lesson")
+    # The run always goes one update past the first pass: the updated parameters are shown
+    # even with steps=0.
+    run = iterate_lesson(lesson, max(steps, 1))
+    lesson = next(run)
+    values = engine_values(lesson)
+    sheet = _Sheet(lesson)
+    _forward(sheet, lesson, values)
+    loss_template, loss_operands = _loss_formula(lesson)
+    sheet.add(SECTION_LOSS, "loss", values["loss"], loss_template, loss_operands)
+    _output_errors(sheet, lesson, values)
+    _hidden_errors(sheet, lesson, values)
+    _gradients(sheet, lesson, values)
+
+    after_one = next(run)
+    _updates(sheet, lesson, after_one.parameter_values())
+
+    training = []
+    fixed = {leaf.label for leaf in (*lesson.inputs, *lesson.constants)}
+    for k, trained in enumerate([after_one, *run], start=1):
+        if k > steps:
+            break
+        plural = "update" if k == 1 else "updates"
+        operands = tuple(
+            Operand(op if op in fixed else f"{op} after {k} updates",
+                    symbol(op, lesson.loss_symbol), trained.nodes[op].data)
+            for op in loss_operands
+        )  # fmt: skip
+        training.append(
+            Quantity(
+                name=f"loss after {k} {plural}",
+                symbol=f"{lesson.loss_symbol} after {k} {plural}",
+                section=SECTION_TRAINING,
+                value=trained.loss.data,
+                template=loss_template,
+                operands=operands,
+            )
+        )
+
+    notes = list(lesson.notes)
+    if lesson.spec.loss.kind == "cross_entropy":
+        notes.append(_shortcut_note(lesson, values))
+    comparisons = None
+    if lesson.spec.printed:
+        on_sheet = {q.name: q.value for q in sheet.quantities}
+        comparisons = check_printed(lesson, on_sheet, order=list(on_sheet))
+    if compare_seed is None:
+        compare_seed = comparisons is not None
+    quantities = sheet.quantities
+    if compare_seed and comparisons is not None:
+        by_name = {c.name: c for c in comparisons if c.after == 0}
+        quantities = [
+            Quantity(q.name, q.symbol, q.section, q.value, q.template, q.operands, q.meaning,
+                     by_name.get(q.name))
+            for q in quantities
+        ]  # fmt: skip
+    given = {leaf.label: leaf.data for leaf in (*lesson.inputs, *lesson.parameters,
+                                                  *lesson.constants)}  # fmt: skip
+    given["lr"] = lesson.lr
+    return Explanation(
+        given_groups=_given_groups(lesson),
+        example=lesson,
+        quantities=quantities,
+        training=training,
+        notes=notes,
+        loss_symbol=lesson.loss_symbol,
+        compare_seed=compare_seed,
+        seed_comparisons=comparisons,
+        given=given,
+    )
+
+
+def as_lesson(what: object, lr: float | None = None) -> Lesson:
+    """A lesson from a built-in name, a spec (LessonSpec or dict), a file path or a Lesson."""
+    from pathlib import Path
+
+    from nn.examples import EXAMPLE_NAMES, build_example
+    from nn.spec import read_spec_file
+
+    if isinstance(what, Lesson):
+        if lr is None and what.loss.grad == 0.0:
+            return what
+        return build_lesson(what.spec, lr=lr if lr is not None else what.lr,
+                            parameters=what.parameter_values())  # fmt: skip
+    if isinstance(what, LessonSpec):
+        return build_lesson(what, lr=lr)
+    if isinstance(what, Mapping):
+        return build_lesson(parse_spec(what, "spec"), lr=lr)
+    if isinstance(what, str) and what in EXAMPLE_NAMES:
+        return build_example(what, lr=lr)
+    if isinstance(what, (str, Path)) and str(what).lower().endswith((".toml", ".json")):
+        return build_lesson(read_spec_file(what), lr=lr)
+    if isinstance(what, str):
+        raise ValueError(
+            f"unknown example {what!r}; choose one of: {', '.join(EXAMPLE_NAMES)}, "
+            "or give a .toml or .json lesson file"
+        )
+    raise TypeError(
+        f"explain() takes a built-in name, a lesson file, a spec dict, a Lesson or a Value; "
+        f"got {type(what).__name__}"
+    )
+
+
+def explain(
+    what: object, lr: float | None = None, steps: int = 5, compare_seed: bool | None = None
+) -> Explanation:
+    """The sheet of a lesson: every number with the formula that made it.
+
+    ``what``: a built-in name (``"2-2-1"``, ``"1-1-1"``, ``"softmax"``), a path to a ``.toml``
+    or ``.json`` lesson file, a spec dict, or a :class:`nn.lesson.Lesson`. (For any output
+    ``Value`` whose nodes you labelled, see :func:`viz.trace_command.explain_value`.)
+    ``steps``: how many further training iterations' losses to list (0 to MAX_STEPS).
+    ``compare_seed``: show the numbers the source printed beside the true ones (default: on
+    when the lesson lists some).
+    """
+    if isinstance(what, Value):
+        from viz.trace_command import explain_value
+
+        return explain_value(what)  # type: ignore[return-value]
+    _check_steps(steps)
+    return explain_lesson(as_lesson(what, lr=lr), steps=steps, compare_seed=compare_seed)
