@@ -91,7 +91,8 @@ def _say(out: TextIO, text: str = "", end: str = "\n") -> None:
 
 def _intro(explanation: Explanation, tolerance: float, total: int, out: TextIO) -> None:
     ex = explanation.example
-    _say(out, f"Quiz: worked example {ex.name}: {ex.title}")
+    what = "expression" if ex.name == "expression" else f"worked example {ex.name}"
+    _say(out, f"Quiz: {what}: {ex.title}")
     for note in explanation.notes:
         _say(out, f"  {note}")
     _say(out, "Given:")

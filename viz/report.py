@@ -113,7 +113,8 @@ def given_lines(explanation: Explanation) -> list[str]:
         ", ".join(f"{name} = {format_number(given[name])}" for name in group)
         for group in explanation.given_groups
     ]
-    lines.append(f"η = {format_number(explanation.given['lr'])} (learning rate)")
+    if "lr" in given:
+        lines.append(f"η = {format_number(given['lr'])} (learning rate)")
     return lines
 
 
