@@ -9,7 +9,7 @@ import pytest
 
 from autograd import Value
 from viz.cli import main
-from viz.sheet import explain
+from viz.explain import explain
 
 NEURON = ["tanh(x1*w1 + x2*w2 + b)", "x1=2", "w1=-3", "x2=0", "w2=1", "b=6.8814"]
 

@@ -231,20 +231,3 @@ def _run(
         _say(out, f"  {q.line()}")
         if q.seed is not None:
             _say(out, f"  {seed_mark(q.seed, explanation.loss_symbol)}")
-
-
-def quiz(
-    what: object,
-    tolerance: float | None = None,
-    stdin: TextIO | None = None,
-    stdout: TextIO | None = None,
-) -> QuizResult:
-    """Quiz yourself on a lesson from Python: a built-in name, a lesson file, a spec dict, a
-    Lesson, an Explanation, or any output Value whose nodes you labelled.
-
-    Asks on ``stdin`` (default: the process's) and returns the :class:`QuizResult`.
-    """
-    from viz.sheet import explain
-
-    explanation = what if isinstance(what, Explanation) else explain(what, steps=0)
-    return run_quiz(explanation, tolerance=tolerance, stdin=stdin, stdout=stdout)
