@@ -132,7 +132,8 @@ def run_example_command(args: object) -> int:
     if quiz:
         from viz.quiz import run_quiz
 
-        run_quiz(explanation, tolerance=tolerance)
+        if run_quiz(explanation, tolerance=tolerance).interrupted:
+            return 130  # Ctrl-C, as shells report it; the score was printed
     else:
         write_text(sys.stdout, RENDERERS[output_format](explanation))
     if graph is not None:

@@ -230,4 +230,4 @@ def _run(
             _say(out, f"  {MARK_WRONG} wrong: you said {format_number(answer)}.")
         _say(out, f"  {q.line()}")
         if q.seed is not None:
-            _say(out, f"  {seed_mark(q.seed, explanation.loss_symbol)}")
+            _say(out, f"  {seed_mark(q.seed, explanation.loss_symbol, q.formula)}")
