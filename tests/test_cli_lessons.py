@@ -173,3 +173,26 @@ def test_quiz_ctrl_c_ends_with_the_score_so_far():
     assert b"Traceback" not in err
     assert b"Interrupted: stopping the quiz." in out
     assert b"Score: 1 of" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--collapse"], "--collapse and --view apply to --graph"),
+        (["--graph", "steps.html", "--view", "network"], "the step-by-step page shows the "
+                                                         "computation graph"),
+        (["--graph", "g.svg", "--view", "network", "--collapse"], "the network view already"),
+    ],
+)  # fmt: skip
+def test_drawing_options_that_cannot_work_fail_before_printing(capsys, tmp_path, argv, message):
+    argv = [str(tmp_path / a) if a.endswith((".html", ".svg")) else a for a in argv]
+    code, out, err = run(capsys, "2-2-1", *argv)
+    assert code == 2 and out == ""
+    assert message in " ".join(err.split())
+
+
+def test_compare_printed_is_the_new_spelling_of_compare_seed(capsys):
+    _, out, _ = run(capsys, "1-1-1", "--compare-printed", "--steps", "0")
+    assert "prints no numbers for this example" in out
+    _, out, _ = run(capsys, "2-2-1", "--no-compare-printed", "--steps", "0")
+    assert "Printed numbers check" not in out

@@ -74,13 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="further training iterations whose loss is shown (default: 5)",
     )
     example.add_argument(
+        "--compare-printed",
         "--compare-seed",
+        dest="compare_seed",
         action="store_true",
         default=None,
         help="show the numbers the source printed beside the true ones (on by default when it "
         "printed some)",
     )
     example.add_argument(
+        "--no-compare-printed",
         "--no-compare-seed",
         dest="compare_seed",
         action="store_false",
