@@ -1,10 +1,13 @@
 """stepgrad's scalar autograd engine: Values that record a graph, and backward() through it."""
 
+from autograd.backward import NonFiniteWarning, grad
 from autograd.grad_mode import is_grad_enabled, no_grad
-from autograd.gradcheck import GradcheckError, gradcheck
+from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autograd.graph import topological_order
+from autograd.hessian import hessian
+from autograd.ops import Op
 from autograd.trace import BackwardTrace, ParentStep, TraceStep, trace_backward
-from autograd.value import NonFiniteWarning, Op, Value, weighted_sum
+from autograd.value import Value, weighted_sum
 
 __version__ = "0.1.0"
 
@@ -17,7 +20,10 @@ __all__ = [
     "NonFiniteWarning",
     "Op",
     "Value",
+    "grad",
     "gradcheck",
+    "gradgradcheck",
+    "hessian",
     "is_grad_enabled",
     "no_grad",
     "topological_order",

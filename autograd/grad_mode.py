@@ -1,17 +1,54 @@
-"""Switching graph recording on and off: `no_grad()` and `is_grad_enabled()`."""
+"""Switching graph recording on and off, per thread: `no_grad()` and `is_grad_enabled()`."""
 
 from __future__ import annotations
 
 import contextlib
+import threading
+
+
+class _ThreadMode(threading.local):
+    """Whether the current thread records; the class attribute is every new thread's default."""
+
+    enabled = True
 
 
 class _GradMode:
-    """Holds the one flag every operation reads before it records a node."""
+    """What every operation reads before it records a node.
 
-    __slots__ = ("enabled",)
+    Recording is per thread, as in PyTorch: a thread evaluating a model inside ``no_grad()``
+    must not switch recording off for another thread that is training. A thread-local read
+    costs about three times a plain attribute read, on every node made, so the hot path reads
+    ``off`` first: the number of threads now inside ``no_grad()``, almost always 0, in which
+    case every thread records. Only while some thread has recording off does a node's
+    creation look at its own thread's flag (``recording()``).
+    """
+
+    __slots__ = ("off", "thread", "_lock")
 
     def __init__(self) -> None:
-        self.enabled = True
+        self.off = 0
+        self.thread = _ThreadMode()
+        self._lock = threading.Lock()
+
+    def recording(self) -> bool:
+        """True when the calling thread records (the slow path of ``not off or ...``)."""
+        return self.thread.enabled
+
+    def set(self, enabled: bool) -> bool:
+        """Set the calling thread's mode; return the previous one."""
+        thread = self.thread
+        previous = thread.enabled
+        if previous != enabled:
+            with self._lock:
+                # Count first when switching off, last when switching back on, so a thread
+                # whose flag is off is always counted.
+                if not enabled:
+                    self.off += 1
+                    thread.enabled = False
+                else:
+                    thread.enabled = True
+                    self.off -= 1
+        return previous
 
 
 # One module-level object, so the hot path in value.py reads a single attribute.
@@ -19,8 +56,11 @@ GRAD_MODE = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """Return True when operations record their parents (the default), False inside `no_grad()`."""
-    return GRAD_MODE.enabled
+    """Return True when operations record their parents (the default), False inside `no_grad()`.
+
+    The mode belongs to the calling thread: ``no_grad()`` in one thread leaves others recording.
+    """
+    return GRAD_MODE.thread.enabled
 
 
 class no_grad(contextlib.ContextDecorator):  # noqa: N801 - named like torch.no_grad, which users know
@@ -33,17 +73,23 @@ class no_grad(contextlib.ContextDecorator):  # noqa: N801 - named like torch.no_
             prediction = model(x)
 
     Nesting is allowed; the previous mode is restored on exit, even when an exception escapes.
+    It switches recording off for the current thread only (each thread starts with it on).
     """
 
     def __init__(self) -> None:
-        # A stack, not one field: the same instance may be entered again while active
-        # (a decorated function that calls itself).
-        self._previous: list[bool] = []
+        # A stack per thread, not one field: the same instance may be entered again while
+        # active (a decorated function that calls itself, or runs in two threads at once).
+        self._previous = threading.local()
+
+    def _stack(self) -> list[bool]:
+        stack = getattr(self._previous, "stack", None)
+        if stack is None:
+            stack = self._previous.stack = []
+        return stack
 
     def __enter__(self) -> no_grad:
-        self._previous.append(GRAD_MODE.enabled)
-        GRAD_MODE.enabled = False
+        self._stack().append(GRAD_MODE.set(False))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        GRAD_MODE.enabled = self._previous.pop()
+        GRAD_MODE.set(self._stack().pop())

@@ -1,9 +1,10 @@
-"""Checking backward() against central finite differences: `gradcheck`."""
+"""Checking derivatives against central finite differences: `gradcheck` and `gradgradcheck`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from autograd.backward import grad
 from autograd.grad_mode import no_grad
 from autograd.value import Value
 
@@ -73,3 +74,74 @@ def _numeric_grad(f: Callable[..., Value], inputs: list[Value], x: Value, eps: f
     finally:
         x.data = original
     return (plus - minus) / (2.0 * eps)
+
+
+def gradgradcheck(
+    f: Callable[..., Value],
+    inputs: Sequence[Value],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> bool:
+    """Check second derivatives of ``f(*inputs)``: True when every one agrees, else GradcheckError.
+
+    The analytic d2f/dx_i dx_j is ``grad`` of the gradient graph that
+    ``grad(f(*inputs), inputs, create_graph=True)`` returns. The numeric one is the central
+    difference of first derivatives (computed by ``grad``) at x_j +- eps; they must satisfy
+    ``|analytic - numeric| <= atol + rtol * |numeric|``. The inputs' data and grads are left as
+    they were. (PyTorch's gradgradcheck probes the same second derivatives with random vectors;
+    with scalars, every entry is checked.)
+    """
+    inputs = list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(
+                f"gradgradcheck inputs must be Values; input {i} is {type(x).__name__} {x!r}"
+            )
+    analytic = _second_derivatives(f, inputs)
+    for j, xj in enumerate(inputs):
+        original = xj.data
+        try:
+            xj.data = original + eps
+            up = _first_derivatives(f, inputs)
+            xj.data = original - eps
+            down = _first_derivatives(f, inputs)
+        finally:
+            xj.data = original
+        for i, xi in enumerate(inputs):
+            numeric = (up[i] - down[i]) / (2.0 * eps)
+            if not abs(analytic[i][j] - numeric) <= atol + rtol * abs(numeric):
+                raise GradcheckError(
+                    f"second derivative mismatch d2f/d{_input_name(xi, i)} d{_input_name(xj, j)} "
+                    f"at data=({xi.data!r}, {xj.data!r}): the gradient graph gives "
+                    f"{analytic[i][j]!r}, central differences of first derivatives give "
+                    f"{numeric!r} (eps={eps}, atol={atol}, rtol={rtol})"
+                )
+    return True
+
+
+def _input_name(x: Value, i: int) -> str:
+    return f"[input {i} {x.label!r}]" if x.label else f"[input {i}]"
+
+
+def _output(f: Callable[..., Value], inputs: list[Value]) -> Value:
+    out = f(*inputs)
+    if not isinstance(out, Value):
+        raise TypeError(f"gradcheck needs f to return a Value, got {type(out).__name__}")
+    return out
+
+
+def _first_derivatives(f: Callable[..., Value], inputs: list[Value]) -> list[float]:
+    grads = grad(_output(f, inputs), inputs, allow_unused=True)
+    return [0.0 if g is None else g.data for g in grads]
+
+
+def _second_derivatives(f: Callable[..., Value], inputs: list[Value]) -> list[list[float]]:
+    first = grad(_output(f, inputs), inputs, create_graph=True, allow_unused=True)
+    rows = []
+    for g in first:
+        if g is None or g.is_leaf:
+            rows.append([0.0] * len(inputs))
+        else:
+            rows.append([0.0 if h is None else h.data for h in grad(g, inputs, allow_unused=True)])
+    return rows

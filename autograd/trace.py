@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from autograd.value import Value, _parents, backpropagate
+from autograd.backward import backpropagate
+from autograd.value import Value, _parents
 
 
 def _name(node: Value) -> str:

@@ -22,7 +22,7 @@ import math
 import re
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from autograd import Value
@@ -129,7 +129,7 @@ class Expression:
 
     text: str
     names: tuple[str, ...]
-    _root: _Node
+    _root: _Node = field(repr=False)
 
     def __str__(self) -> str:
         return self._root.label
@@ -198,7 +198,7 @@ def parse_expression(
             f"the formula is {len(text)} characters long; at most {max_length} are allowed"
         )
     for i, char in enumerate(text):
-        if ord(char) < 32 or char == "\x7f":
+        if (ord(char) < 32 and char != "\t") or char == "\x7f":
             raise ExpressionError("a formula is one line of text (no control characters)", i + 1)
     body = text.strip()
     if not body:

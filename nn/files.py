@@ -19,6 +19,7 @@ import math
 import numbers
 import os
 import re
+import reprlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,7 @@ def parse_text(
             raise
         raise FileFormatError(source, error.where, error.problem) from None
     except ValueError as error:  # tomllib.TOMLDecodeError is a ValueError
-        raise FileFormatError(source, "", f"not valid TOML: {error}") from None
+        raise FileFormatError(source, "", f"not valid {fmt.upper()}: {error}") from None
 
 
 def _format_of(path: str | os.PathLike[str], fmt: str | None) -> str:
@@ -135,8 +136,16 @@ def _read_bounded(path: Path, source: str, max_bytes: int) -> bytes:
                 source, "", f"is {_size(size)}, over the limit of {_size(max_bytes)}"
             )
         with path.open("rb") as f:
-            # Read one byte past the limit: a device or pipe reports size 0 but may be endless.
-            raw = f.read(max_bytes + 1)
+            # In small pieces (read(n) reserves n bytes at once), and one byte past the limit at
+            # most: a device or pipe reports size 0 but may be endless.
+            chunks, total = [], 0
+            while total <= max_bytes:
+                chunk = f.read(min(1 << 16, max_bytes + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+            raw = b"".join(chunks)
     except FileNotFoundError:
         raise FileFormatError(source, "", "no such file") from None
     except IsADirectoryError:
@@ -269,21 +278,29 @@ def join_path(parts: Iterable[str | int]) -> str:
 
 def lookup(data: Any, where: str, *, source: str = "") -> Any:
     """The value at path ``where`` in ``data``; a FileFormatError names the first missing step."""
+    return _walk(data, where, source, missing_ok=False)
+
+
+_MISSING = object()
+
+
+def _walk(data: Any, where: str, source: str, *, missing_ok: bool) -> Any:
     value, done = data, ""
     for key in split_path(where):
         step = child(done, key)
         if isinstance(key, int):
             if not isinstance(value, list):
                 raise FileFormatError(source, done, f"must be a list, got {_kind(value)}")
-            if key >= len(value):
-                raise FileFormatError(
-                    source, step, f"missing (the list has {_count(len(value), 'item')})"
-                )
+            present = key < len(value)
+            absent = f"missing (the list has {_count(len(value), 'item')})"
         else:
             if not isinstance(value, Mapping):
                 raise FileFormatError(source, done, f"must be a table, got {_kind(value)}")
-            if key not in value:
-                raise FileFormatError(source, step, "missing")
+            present, absent = key in value, "missing"
+        if not present:
+            if missing_ok:
+                return _MISSING
+            raise FileFormatError(source, step, absent)
         value, done = value[key], step
     return value
 
@@ -300,17 +317,13 @@ def require(data: Any, where: str, kind: type | tuple[type, ...], *, source: str
 def optional(
     data: Any, where: str, kind: type | tuple[type, ...], default: Any = None, *, source: str = ""
 ) -> Any:
-    """Like :func:`require`, but ``default`` when the last key of ``where`` is absent."""
-    parts = split_path(where)
-    parent = lookup(data, join_path(parts[:-1]), source=source) if len(parts) > 1 else data
-    last = parts[-1]
-    if isinstance(last, int):
-        present = isinstance(parent, list) and last < len(parent)
-    else:
-        present = isinstance(parent, Mapping) and last in parent
-    if not present:
-        return default
-    return _check_kind(parent[last], where, kind, source)
+    """Like :func:`require`, but ``default`` when ``where`` (or a table on the way) is absent.
+
+    A step of the wrong kind is still an error: in ``layers[0].bias``, a ``layers[0]`` that is
+    a number is reported, not taken as "no bias given".
+    """
+    value = _walk(data, where, source, missing_ok=True)
+    return default if value is _MISSING else _check_kind(value, where, kind, source)
 
 
 def check_keys(
@@ -323,6 +336,16 @@ def check_keys(
             raise FileFormatError(
                 source, child(where, str(key)), f"unknown key; allowed: {', '.join(allowed)}"
             )
+
+
+def check_choice(value: Any, where: str, choices: Iterable[str], *, source: str = "") -> str:
+    """``value``, which must be one of the strings ``choices`` (an activation, a loss ...)."""
+    choices = list(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise FileFormatError(
+            source, where, f"must be one of {', '.join(choices)}; got {_kind(value)}"
+        )
+    return value
 
 
 def _check_kind(value: Any, where: str, kind: type | tuple[type, ...], source: str) -> Any:
@@ -348,11 +371,15 @@ def _names(kinds: tuple[type, ...]) -> str:
     return " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
 
 
+_EXCERPT = reprlib.Repr()  # bounded work and length, even for a list of a million items
+_EXCERPT.maxstring = _EXCERPT.maxother = 40
+_EXCERPT.maxlist = _EXCERPT.maxdict = 4
+_EXCERPT.maxlevel = 2
+
+
 def _kind(value: Any) -> str:
     """How a message shows a wrong value: its kind and a short excerpt."""
-    shown = repr(value)
-    if len(shown) > 40:
-        shown = shown[:37] + "..."
+    shown = _EXCERPT.repr(value)
     names = {dict: "table", list: "list", str: "string", bool: "boolean"}
     return f"{names.get(type(value), type(value).__name__)} {shown}"
 
@@ -396,10 +423,14 @@ def check_number(
         if math.isinf(number):
             raise FileFormatError(source, where, "is too large; it must be finite")
     if minimum is not None and number < minimum:
-        raise FileFormatError(source, where, f"must be at least {minimum:g}, got {value!r}")
+        raise FileFormatError(source, where, f"must be at least {_bound(minimum)}, got {value!r}")
     if maximum is not None and number > maximum:
-        raise FileFormatError(source, where, f"must be at most {maximum:g}, got {value!r}")
+        raise FileFormatError(source, where, f"must be at most {_bound(maximum)}, got {value!r}")
     return number
+
+
+def _bound(limit: float) -> str:
+    return str(limit) if isinstance(limit, int) else f"{limit:g}"
 
 
 def check_length(

@@ -53,6 +53,8 @@ Loss = Callable[[Any, Any], Value]
 
 def _is_sample(outputs: Any) -> bool:
     """True when ``outputs`` is one sample's output: a Value or a flat list of Values."""
+    if type(outputs) is list and all(type(o) is Value for o in outputs):
+        return True  # what a model returns: answered without the slower abstract-class checks
     if isinstance(outputs, Value):
         return True
     return isinstance(outputs, Sequence) and all(isinstance(o, Value) for o in outputs)
@@ -96,6 +98,8 @@ def _where(i: int, n: int) -> str:
 
 def _value_targets(target: Any, k: int, loss: str, where: str) -> list[float]:
     """One sample's targets for an elementwise loss: one number per output."""
+    if type(target) is float and k == 1 and math.isfinite(target):
+        return [target]  # the common case (what fit passes), without the general checks
     if isinstance(target, np.ndarray):
         target = target.tolist()
     if isinstance(target, Sequence) and not isinstance(target, str):

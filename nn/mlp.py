@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,15 @@ import numpy as np
 
 from autograd import Value, weighted_sum
 from nn.activations import ACTIVATIONS, check_activation, softmax
-from nn.module import Module, read_model_file
+from nn.files import (
+    FileFormatError,
+    check_length,
+    check_number,
+    lookup,
+    optional,
+    require,
+)
+from nn.module import MAX_PARAMETERS, Module, read_model_file
 
 
 def init_limit(activation: str, nin: int, nout: int) -> float:
@@ -107,13 +116,20 @@ class Neuron(Module):
         self.w = [Value(float(v)) for v in rng.uniform(-limit, limit, size=self.nin)]
         self.b = Value(0.0)
         self._act = ACTIVATIONS[self.activation]
-        self._name_nodes("z", "a")
-        self.label_parameters()
+        self._name("w", "b", "z", "a")
 
-    def _name_nodes(self, z_label: str, a_label: str) -> None:
-        # Labels for the nodes this neuron creates on each call, so drawings read "z1[0]", "a1[0]".
+    def _name(self, weight: str, bias: str, z_label: str, a_label: str) -> None:
+        """Label the parameters (``W1[0][1]``: weight prefix + [input]) and the nodes this neuron
+        creates on each call (``z1[0]``, ``a1[0]``), so traces and drawings read like a book."""
+        for i, w in enumerate(self.w):
+            w.label = f"{weight}[{i}]"
+        self.b.label = bias
         self._z_label = z_label
         self._a_label = a_label
+
+    def label_parameters(self) -> None:
+        """Label the weights ``w[0]``, ``w[1]``, ... and the bias ``b`` (a lone neuron's names)."""
+        self._name("w", "b", "z", "a")
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
         """The neuron's output Value for one input sample (a list of ``nin`` numbers or Values)."""
@@ -174,13 +190,20 @@ class Layer(Module):
         self.neurons = [
             Neuron(self.nin, unit, fused=fused, rng=rng, limit=limit) for _ in range(self.nout)
         ]
-        self._name_nodes("")
-        self.label_parameters()
+        self._name("")
 
-    def _name_nodes(self, layer_number: str) -> None:
-        self._a_labels = [f"a{layer_number}[{j}]" for j in range(self.nout)]
+    def _name(self, number: str) -> None:
+        """Label everything in the lesson vocabulary of layer ``number`` ("" for a lone layer):
+        weights ``W1[unit][input]``, biases ``b1[unit]``, nodes ``z1[unit]`` and ``a1[unit]``."""
+        self._number = number
+        self._a_labels = [f"a{number}[{j}]" for j in range(self.nout)]
         for j, neuron in enumerate(self.neurons):
-            neuron._name_nodes(f"z{layer_number}[{j}]", f"a{layer_number}[{j}]")
+            neuron._name(f"W{number}[{j}]", f"b{number}[{j}]", f"z{number}[{j}]", f"a{number}[{j}]")
+
+    def label_parameters(self) -> None:
+        """Label the weights ``W[unit][input]`` and biases ``b[unit]`` (with the layer's number
+        inside an MLP: ``W1[0][1]``, ``b1[0]``)."""
+        self._name(self._number)
 
     @property
     def fused(self) -> bool:
@@ -219,8 +242,10 @@ class MLP(Module):
     ``activation`` is used by every hidden layer, ``output_activation`` by the last one
     ("linear", "sigmoid", "tanh", "relu", "leaky_relu", or "softmax" across the output layer).
     Calling the model on one sample (``nin`` numbers or Values) returns a list of Values, one per
-    output unit, always a list. Node labels follow the seeds' notation: ``z1[0]``, ``a1[0]`` for
-    layer 1 (the first hidden layer), ..., and the input leaves are ``x[0]``, ``x[1]``, ...
+    output unit, always a list. Labels follow the textbook notation (see
+    :meth:`label_parameters`): weights ``W1[0][1]`` (layer 1, unit 0, input 1), biases ``b1[0]``,
+    weighted inputs ``z1[0]``, activations ``a1[0]`` for layer 1 (the first hidden layer), ...,
+    and the input leaves ``x[0]``, ``x[1]``, ...
 
     Parameters are ordered per layer, per neuron: ``w_0 .. w_{n-1}`` then ``b``, exactly as in
     micrograd, so ``for p, q in zip(model.parameters(), micrograd_mlp.parameters())`` pairs them
@@ -267,10 +292,19 @@ class MLP(Module):
             )
             for i in range(len(self.sizes))
         ]
-        for i, layer in enumerate(self.layers):
-            layer._name_nodes(str(i + 1))
         self._input_labels = [f"x[{i}]" for i in range(self.nin)]
         self.label_parameters()
+
+    def label_parameters(self) -> None:
+        """Label every parameter and node in the lesson vocabulary, layer 1 being the first hidden
+        layer: weights ``W1[0][1]`` (layer 1, unit 0, input 1), biases ``b1[0]``, weighted
+        inputs ``z1[0]``, activations ``a1[0]``; inputs are ``x[0]``, ``x[1]``, ...
+
+        ``named_parameters()`` keeps the dotted names (``layers.0.neurons.0.w.1``) that saved
+        files and drawings' neuron boxes use.
+        """
+        for i, layer in enumerate(self.layers):
+            layer._name(str(i + 1))
 
     @property
     def activations(self) -> list[str]:
@@ -318,59 +352,76 @@ class MLP(Module):
         activation: str = "tanh",
         output_activation: str = "linear",
         *,
+        layout: str | None = None,
         fused: bool = False,
     ) -> MLP:
-        """Build an MLP with exactly these weights: a table per layer, indexed ``[input][output]``.
+        """Build an MLP with exactly these weights: one table per layer, in the stated ``layout``.
 
-        ``weights[l][i][j]`` is the weight from input ``i`` of layer ``l+1`` to its unit ``j``, so
-        unit j computes ``z_j = sum_i x_i * W[i][j] + b_j``: the orientation in which the seeds
-        write their sums (it is the transpose of seed 003's ``W^(l)``, which is [output][input]).
-        A layer with a single unit may give its weights as a flat list (one per input) and its bias
-        as a plain number. The seeds' 2-2-1 network::
+        ``layout`` is required, because both orientations are common and a square table fits
+        either one silently:
 
-            MLP.from_weights([[[0.5, 0.3], [0.2, 0.4]], [0.6, 0.7]], [[0.1, 0.2], 0.3],
-                             activation="sigmoid", output_activation="sigmoid")
+        * ``"unit-input"``: ``weights[l][j][i]`` is the weight of unit j on input i, one row per
+          unit (PyTorch's ``Linear.weight``, ``W1[j][i]`` in the labels);
+        * ``"input-unit"``: ``weights[l][i][j]``, one row per input (the way a sum
+          ``z_j = x_0*W[0][j] + x_1*W[1][j] + b_j`` is often written out).
 
-        Shapes are checked layer by layer; an error names the layer and the expected and given
-        shapes.
+        A single unit's weights may be a flat list (one per input). ``biases[l]`` is a list with
+        one bias per unit, or one number shared by the layer (each unit starts with that bias;
+        they are still separate parameters and train separately). The 2-2-1 network of the
+        backpropagation case study::
+
+            MLP.from_weights([[[0.5, 0.2], [0.3, 0.4]], [0.6, 0.7]], [[0.1, 0.2], 0.3],
+                             activation="sigmoid", output_activation="sigmoid",
+                             layout="unit-input")
+
+        Shapes are checked layer by layer before anything is built; an error names the table
+        (``weights[1]``) and the expected and given shapes.
         """
-        matrices, vectors = _parse_weights(weights, biases)
-        nin = matrices[0].shape[0]
-        sizes = [m.shape[1] for m in matrices]
+        matrices, vectors = _parse_weights(weights, biases, layout, "from_weights")
+        nin = matrices[0].shape[1]
+        sizes = [m.shape[0] for m in matrices]
         model = cls(nin, sizes, activation, output_activation, seed=0, fused=fused)
         model._assign(matrices, vectors)
         return model
 
-    def set_weights(self, weights: Sequence[Any], biases: Sequence[Any]) -> None:
-        """Set all weights and biases in place (same orientation as :meth:`from_weights`).
+    def set_weights(
+        self, weights: Sequence[Any], biases: Sequence[Any], *, layout: str | None = None
+    ) -> None:
+        """Set all weights and biases in place (``layout`` as in :meth:`from_weights`, required).
 
         Every shape is checked against this model before anything is written.
         """
-        matrices, vectors = _parse_weights(weights, biases)
+        matrices, vectors = _parse_weights(weights, biases, layout, "set_weights")
         if len(matrices) != len(self.layers):
             raise ValueError(
                 f"this MLP has {len(self.layers)} layers, got weights for {len(matrices)}"
             )
-        for n, (m, layer) in enumerate(zip(matrices, self.layers), start=1):
-            if m.shape != (layer.nin, layer.nout):
+        for n, (m, layer) in enumerate(zip(matrices, self.layers)):
+            if m.shape != (layer.nout, layer.nin):
+                given = np.shape(weights[n])
                 raise ValueError(
-                    f"layer {n}: expected weights of shape ({layer.nin}, {layer.nout}) "
-                    f"[inputs, units], got {m.shape}"
+                    f"weights[{n}]: this MLP's layer {n + 1} has {layer.nout} units and "
+                    f"{layer.nin} inputs, got {_describe(m, given, layout)}"
                 )
         self._assign(matrices, vectors)
 
-    def weights_and_biases(self) -> tuple[list[list[list[float]]], list[list[float]]]:
-        """The inverse of :meth:`set_weights`: per layer, W as [input][output] lists, and b."""
-        weights = [
-            [[n.w[i].data for n in layer.neurons] for i in range(layer.nin)]
-            for layer in self.layers
-        ]
+    def weights_and_biases(
+        self, layout: str | None = None
+    ) -> tuple[list[list[list[float]]], list[list[float]]]:
+        """The inverse of :meth:`set_weights`: per layer, a weight table in ``layout`` (required:
+        "unit-input" or "input-unit") and the list of biases."""
+        _check_layout(layout, "weights_and_biases", None)
+        weights = []
+        for layer in self.layers:
+            rows = [[p.data for p in neuron.w] for neuron in layer.neurons]  # [unit][input]
+            weights.append(rows if layout == "unit-input" else [list(c) for c in zip(*rows)])
         biases = [[n.b.data for n in layer.neurons] for layer in self.layers]
         return weights, biases
 
     def _assign(self, matrices: list[np.ndarray], vectors: list[np.ndarray]) -> None:
+        """Write checked (units, inputs) tables and bias vectors into the neurons."""
         for layer, m, v in zip(self.layers, matrices, vectors):
-            rows, bias = m.T.tolist(), v.tolist()  # .tolist() gives exact Python floats
+            rows, bias = m.tolist(), v.tolist()  # .tolist() gives exact Python floats
             for neuron, w_row, b in zip(layer.neurons, rows, bias):
                 for p, value in zip(neuron.w, w_row):
                     p.data = value
@@ -400,48 +451,74 @@ class MLP(Module):
     # -- saving --------------------------------------------------------------------------------
 
     def config(self) -> dict[str, Any]:
-        """Constructor arguments that rebuild this architecture (saved with the weights)."""
+        """Constructor arguments that rebuild this model (saved with the weights)."""
         return {
             "nin": self.nin,
             "sizes": list(self.sizes),
             "activation": self.activation,
             "output_activation": self.output_activation,
+            "fused": self.fused,
         }
 
     @classmethod
-    def from_file(cls, path: str, *, fused: bool = False) -> MLP:
-        """Build the MLP stored in a file written by ``save`` (architecture and weights)."""
+    def from_file(cls, path: str | os.PathLike[str], *, fused: bool | None = None) -> MLP:
+        """Build the MLP stored in a file written by ``save`` (architecture and weights).
+
+        ``fused`` overrides the setting saved in the file (files from before it was saved build
+        unfused models). The file is untrusted: its configuration is checked and the number of
+        parameters it describes is bounded (:data:`nn.module.MAX_PARAMETERS`) and compared with
+        its state before anything is built; every problem raises
+        :class:`~nn.files.FileFormatError` naming the file and the field (``config.sizes[1]``).
+        """
+        source = str(path)
         document = read_model_file(path)
-        config = document.get("config")
-        if document["class"] != cls.__name__ or not isinstance(config, dict):
-            raise ValueError(f"{path} does not hold an MLP configuration")
-        try:
-            model = cls(
-                config["nin"],
-                config["sizes"],
-                config["activation"],
-                config["output_activation"],
-                fused=fused,
+        if document["class"] != cls.__name__:
+            raise FileFormatError(
+                source, "class", f"holds a {document['class'][:40]!r}, not an {cls.__name__}"
             )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path} has a damaged MLP configuration: {error}") from None
-        model.load_state_dict(document["state"])
+        config = require(document, "config", dict, source=source)
+        nin, sizes, activation, output_activation, saved_fused = _read_config(config, source)
+        count = parameter_count(nin, sizes)
+        if count > MAX_PARAMETERS:
+            raise FileFormatError(
+                source,
+                "config.sizes",
+                f"describes an MLP with {count:,} parameters; at most {MAX_PARAMETERS:,} "
+                "can be loaded",
+            )
+        state = document["state"]
+        if len(state) != count:
+            raise FileFormatError(
+                source,
+                "state",
+                f"has {len(state)} values, but the configuration {nin} -> {sizes} has "
+                f"{count} parameters",
+            )
+        fused = saved_fused if fused is None else fused
+        model = cls(nin, sizes, activation, output_activation, fused=fused)
+        for p, value in model._checked_state(state, source):
+            p.data = value
         return model
 
     def _check_config(self, config: Any, source: str) -> None:
-        mine = self.config()
-        if not isinstance(config, dict):
-            raise ValueError(f"{source} has a damaged configuration; the model was left unchanged")
-        if config.get("nin") != mine["nin"] or config.get("sizes") != mine["sizes"]:
-            raise ValueError(
-                f"{source} holds an MLP of shape {config.get('nin')} -> {config.get('sizes')}, "
-                f"but this model is {mine['nin']} -> {mine['sizes']}; the model was left unchanged"
+        nin, sizes, activation, output_activation, _ = _read_config(config, source)
+        if (nin, sizes) != (self.nin, self.sizes):
+            raise FileFormatError(
+                source,
+                "config",
+                f"holds an MLP of shape {nin} -> {sizes}, but this model is "
+                f"{self.nin} -> {self.sizes}; the model was left unchanged",
             )
-        for key in ("activation", "output_activation"):
-            if config.get(key) != mine[key]:
-                raise ValueError(
-                    f"{source} was saved with {key}={config.get(key)!r}, this model uses "
-                    f"{mine[key]!r}; the model was left unchanged"
+        for key, theirs, mine in (
+            ("activation", activation, self.activation),
+            ("output_activation", output_activation, self.output_activation),
+        ):
+            if theirs != mine:
+                raise FileFormatError(
+                    source,
+                    f"config.{key}",
+                    f"was saved with {key}={theirs!r}, this model uses {mine!r}; "
+                    "the model was left unchanged",
                 )
 
     def _describe_mismatch(self, state: Any, missing: list[str], unexpected: list[str]) -> str:
@@ -451,6 +528,34 @@ class MLP(Module):
             mine = [(layer.nin, layer.nout) for layer in self.layers]
             message += f" (state has layer shapes {theirs}, this model {mine} as (inputs, units))"
         return message
+
+
+def parameter_count(nin: int, sizes: Sequence[int]) -> int:
+    """How many parameters ``MLP(nin, sizes)`` has: (inputs + 1) * units per layer."""
+    widths = [nin, *sizes]
+    return sum((widths[i] + 1) * widths[i + 1] for i in range(len(sizes)))
+
+
+def _read_config(config: Any, source: str) -> tuple[int, list[int], str, str, bool]:
+    """The checked fields of a saved MLP configuration (each error names its field)."""
+    document = {"config": config}  # so that every path, and so every message, starts "config."
+    require(document, "config", dict, source=source)
+    size = {"source": source, "integer": True, "minimum": 1, "maximum": MAX_PARAMETERS}
+    nin = check_number(lookup(document, "config.nin", source=source), "config.nin", **size)
+    where = "config.sizes"
+    raw_sizes = check_length(lookup(document, where, source=source), where, source=source)
+    if not raw_sizes:
+        raise FileFormatError(source, "config.sizes", "must list at least one layer size")
+    sizes = [check_number(n, f"config.sizes[{i}]", **size) for i, n in enumerate(raw_sizes)]
+    names = []
+    for key, softmax_ok in (("activation", False), ("output_activation", True)):
+        name = require(document, f"config.{key}", str, source=source)
+        try:
+            names.append(check_activation(name, allow_softmax=softmax_ok))
+        except ValueError as error:
+            raise FileFormatError(source, f"config.{key}", str(error)) from None
+    fused = optional(document, "config.fused", bool, False, source=source)
+    return nin, sizes, names[0], names[1], fused
 
 
 def _shape_from_names(names: Any) -> list[tuple[int, int]]:
@@ -468,39 +573,90 @@ def _shape_from_names(names: Any) -> list[tuple[int, int]]:
     return [tuple(shapes[k]) for k in sorted(shapes)]
 
 
+LAYOUTS = (
+    "unit-input",
+    "input-unit",
+)  # how a weight table is indexed: [unit][input] or [input][unit]
+
+
+def _check_layout(layout: object, who: str, weights: Any) -> None:
+    """Refuse a missing or unknown layout, showing what each one would mean for these weights."""
+    if layout in LAYOUTS:
+        return
+    if layout is not None:
+        raise ValueError(f"layout must be 'unit-input' or 'input-unit', got {layout!r}")
+    raise TypeError(
+        f"{who} needs layout='unit-input' (weights[l][unit][input]: one row per unit, as "
+        "PyTorch's Linear.weight) or layout='input-unit' (weights[l][input][unit]: one row per "
+        f"input){_both_readings(weights)}"
+    )
+
+
+def _both_readings(weights: Any) -> str:
+    """'; e.g. ...': unit 0's weights under each layout, for a small first table of numbers."""
+    try:
+        first = np.asarray(weights[0], dtype=float)
+    except (TypeError, ValueError, IndexError, KeyError):
+        return ""
+    if first.ndim != 2 or min(first.shape) < 2 or first.size > 16:
+        return ""
+    return (
+        f"; e.g. for weights[0] = {first.tolist()}, 'unit-input' gives unit 0 the weights "
+        f"{first[0].tolist()} and 'input-unit' gives it {first[:, 0].tolist()}"
+    )
+
+
+def _describe(m: np.ndarray, given: tuple[int, ...], layout: str | None) -> str:
+    """A (units, inputs) table described as given, and as read in ``layout``."""
+    units, inputs = m.shape
+    plural = "s" if units != 1 else ""
+    return f"shape {given} (read as {units} unit{plural} x {inputs} inputs, layout {layout!r})"
+
+
 def _parse_weights(
-    weights: Sequence[Any], biases: Sequence[Any]
+    weights: Sequence[Any], biases: Sequence[Any], layout: str | None, who: str
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Turn per-layer weight tables and biases into float arrays, checking every shape.
 
-    Returns matrices of shape (inputs, units) and bias vectors of shape (units,).
+    Returns one (units, inputs) matrix and one bias vector of shape (units,) per layer, whatever
+    the layout the tables were given in.
     """
+    _check_layout(layout, who, weights)
     if not isinstance(weights, Sequence) or not isinstance(biases, Sequence) or not weights:
         raise TypeError("weights and biases must be lists with one entry per layer")
     if len(weights) != len(biases):
         raise ValueError(f"got weights for {len(weights)} layers but biases for {len(biases)}")
     matrices, vectors = [], []
-    for n, (w, b) in enumerate(zip(weights, biases), start=1):
-        where = f"layer {n} (weights[{n - 1}])"
+    for n, (w, b) in enumerate(zip(weights, biases)):
+        where = f"weights[{n}]"
         m = _as_float_array(w, where)
+        given = m.shape
         if m.ndim == 1:
-            m = m.reshape(-1, 1)  # a flat list: the weights of a single unit, one per input
+            m = m.reshape(1, -1)  # a flat list: the weights of a single unit, one per input
+        elif m.ndim == 2 and layout == "input-unit":
+            m = m.T
         if m.ndim != 2 or m.size == 0:
             raise ValueError(
-                f"{where}: expected a table [inputs][units] (or a flat list for one unit), "
+                f"{where}: expected a table in layout {layout!r} (or a flat list for one unit), "
                 f"got shape {m.shape}"
             )
-        if matrices and m.shape[0] != matrices[-1].shape[1]:
+        if matrices and m.shape[1] != matrices[-1].shape[0]:
+            units = matrices[-1].shape[0]
+            other = "input-unit" if layout == "unit-input" else "unit-input"
+            hint = f"; it would fit layout={other!r}" if m.shape[0] == units else ""
             raise ValueError(
-                f"{where}: expected {matrices[-1].shape[1]} rows (one per input: layer {n - 1} "
-                f"has {matrices[-1].shape[1]} units), got shape {m.shape}"
+                f"{where}: layer {n + 1} has {units} inputs (layer {n} has {units} units), "
+                f"got {_describe(m, given, layout)}{hint}"
             )
-        where_b = f"layer {n} (biases[{n - 1}])"
-        v = _as_float_array(b, where_b).reshape(-1)
-        if v.shape != (m.shape[1],):
+        where_b = f"biases[{n}]"
+        v = _as_float_array(b, where_b)
+        if v.ndim == 0:
+            v = np.full(m.shape[0], float(v))  # one number: shared by every unit of the layer
+        v = v.reshape(-1)
+        if v.shape != (m.shape[0],):
             raise ValueError(
-                f"{where_b}: expected {m.shape[1]} biases (one per unit of weights shape "
-                f"{m.shape}), got {v.size}"
+                f"{where_b}: expected {m.shape[0]} biases (one per unit) or one number shared "
+                f"by the layer, got {v.size}"
             )
         matrices.append(m)
         vectors.append(v)
@@ -512,6 +668,9 @@ def _as_float_array(data: Any, where: str) -> np.ndarray:
         array = np.asarray(data, dtype=float)
     except (TypeError, ValueError):
         raise ValueError(f"{where} is not a rectangular table of numbers: {data!r}") from None
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{where} contains a non-finite number: {data!r}")
+    bad = np.argwhere(~np.isfinite(array))
+    if bad.size or (array.ndim == 0 and not np.isfinite(array)):
+        index = "".join(f"[{i}]" for i in bad[0]) if bad.size else ""
+        value = array[tuple(bad[0])] if bad.size else array
+        raise ValueError(f"{where}{index} is {float(value)!r}: weights must be finite numbers")
     return array

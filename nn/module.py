@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from autograd import Value
+from nn.files import FileFormatError, check_number, child, read_data, require
 
 FILE_FORMAT = "stepgrad-model"  # the "format" field of a saved model file
 FILE_VERSION = 1
+MAX_MODEL_BYTES = 64 << 20  # a model file is read whole: about a million parameters fit
+MAX_PARAMETERS = 1_000_000  # more than this scalar engine can train; refused before building
 
 
 class Module:
@@ -49,10 +52,10 @@ class Module:
             p.grad = 0.0
 
     def label_parameters(self) -> None:
-        """Set each parameter's ``.label`` to its name from this module (constructors call this).
+        """Set each parameter's ``.label`` to its dotted name from ``named_parameters()``.
 
-        A Neuron labels its weights "w.0", "w.1", "b"; once it sits in a Layer inside an MLP the
-        MLP relabels them "layers.0.neurons.1.w.0" etc., so drawings and errors use full names.
+        Modules with a vocabulary of their own override this: an MLP labels its parameters
+        ``W1[0][1]``, ``b1[0]`` as a textbook would (see ``MLP.label_parameters``).
         """
         for name, p in self._walk(""):
             p.label = name
@@ -123,9 +126,14 @@ class Module:
         }
         text = json.dumps(document, indent=1, allow_nan=False)
         path = Path(path)
+        folder = path.parent
+        if not folder.is_dir():  # say so, instead of naming the temporary file we could not make
+            raise FileNotFoundError(f"cannot save {path}: the folder {folder} does not exist")
+        if path.is_dir():
+            raise IsADirectoryError(f"cannot save {path}: it is a folder")
         # Write to a temporary file next to the target, then rename: a crash half-way never
         # leaves a truncated model file behind.
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=path.name, suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
@@ -137,19 +145,39 @@ class Module:
     def load(self, path: str | os.PathLike[str]) -> None:
         """Set this module's parameters from a file written by ``save``.
 
-        The file must hold a model of the same shape (same configuration); otherwise a
-        ``ValueError`` says what differs and the model is left unchanged.
+        The file is untrusted: its size is bounded, and everything in it is checked before any
+        parameter is written. A file of another shape, a damaged or foreign file raises
+        :class:`~nn.files.FileFormatError` (a ValueError) naming the file and the field, and the
+        model is left unchanged.
         """
+        source = str(path)
         document = read_model_file(path)
         if document["class"] != type(self).__name__:
-            raise ValueError(
-                f"{path} holds a {document['class']}, not a {type(self).__name__}; "
-                "the model was left unchanged"
+            raise FileFormatError(
+                source,
+                "class",
+                f"holds a {document['class'][:40]!r}, not a {type(self).__name__}; "
+                "the model was left unchanged",
             )
         own, theirs = self.config(), document.get("config")
         if own is not None and theirs is not None:
-            self._check_config(theirs, str(path))
-        self.load_state_dict(document["state"])
+            self._check_config(theirs, source)
+        for p, value in self._checked_state(document["state"], source):
+            p.data = value
+
+    def _checked_state(self, state: Mapping[str, Any], source: str) -> list[tuple[Value, float]]:
+        """Each parameter with its value from a file's ``state``, all checked, nothing written."""
+        named = self.named_parameters()
+        if len(state) != len(named) or any(name not in state for name, _ in named):
+            own = {name for name, _ in named}
+            missing = [name for name, _ in named if name not in state]
+            unexpected = [name for name in state if name not in own]
+            raise FileFormatError(
+                source, "state", self._describe_mismatch(state, missing, unexpected)
+            )
+        return [
+            (p, check_number(state[name], child("state", name), source=source)) for name, p in named
+        ]
 
     def _check_config(self, config: Any, source: str) -> None:
         """Raise ValueError when a saved configuration cannot be loaded here (subclasses refine)."""
@@ -160,25 +188,29 @@ class Module:
             )
 
 
-def read_model_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check the envelope of a saved model file; returns the parsed document."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no model file at {path}") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not a JSON model file: {error}") from None
+def read_model_file(
+    path: str | os.PathLike[str], *, max_bytes: int = MAX_MODEL_BYTES
+) -> dict[str, Any]:
+    """Read and check the envelope of a saved model file; returns the parsed document.
+
+    The file may come from anywhere: its size, encoding, nesting and numbers are bounded (see
+    :func:`nn.files.read_data`), and it must say it is a stepgrad model file of this version
+    with a "class" name and a "state" table. Anything else raises
+    :class:`~nn.files.FileFormatError` naming the file and the field.
+    """
+    source = str(path)
+    document = read_data(path, fmt="json", max_bytes=max_bytes)
     if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
-        raise ValueError(f'{path} is not a stepgrad model file (no "format": "{FILE_FORMAT}")')
-    if document.get("version") != FILE_VERSION:
-        raise ValueError(
-            f"{path} has file version {document.get('version')!r}; this stepgrad reads "
-            f"version {FILE_VERSION}"
+        raise FileFormatError(
+            source, "", f'not a stepgrad model file (no "format": "{FILE_FORMAT}")'
         )
-    if not isinstance(document.get("state"), dict) or not isinstance(document.get("class"), str):
-        raise ValueError(f'{path} is damaged: it needs a "class" name and a "state" object')
+    version = require(document, "version", int, source=source)
+    if version != FILE_VERSION:
+        raise FileFormatError(
+            source, "version", f"is {version}; this stepgrad reads version {FILE_VERSION}"
+        )
+    require(document, "class", str, source=source)
+    require(document, "state", dict, source=source)
     return document
 
 

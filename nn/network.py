@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograd import Value, topological_order
+from autograd import Value
 
 
 @dataclass(frozen=True)
@@ -133,17 +133,29 @@ def layout_of_mlp(model: Any, root: Value | None = None) -> NetworkLayout:
 
 
 def _forward_nodes(model: Any, root: Value) -> dict[str, Value]:
-    """label -> node of the one forward pass in root's graph; {} when there are several."""
-    order = topological_order(root)
-    in_graph = {id(v) for v in order}
-    if not any(id(p) in in_graph for p in model.parameters()):
-        raise ValueError(
-            "root was not computed by this model: none of its parameters is in root's graph"
-        )
+    """label -> node of the one forward pass in root's graph; {} when there are several.
+
+    Walks the graph once and stops at the first label seen twice (a batch loss over many
+    samples), so even a graph of millions of nodes is given up on quickly.
+    """
+    parameters = {id(p) for p in model.parameters()}
     found: dict[str, Value] = {}
-    for v in order:
+    uses_model = False
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        v = stack.pop()
+        uses_model = uses_model or id(v) in parameters
         if v.label and _MLP_NODE_LABEL.match(v.label):
             if v.label in found:  # a second forward pass (a batch): which one is meant?
                 return {}
             found[v.label] = v
+        for p in v.parents:
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+    if not uses_model:
+        raise ValueError(
+            "root was not computed by this model: none of its parameters is in root's graph"
+        )
     return found

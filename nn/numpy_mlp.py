@@ -380,7 +380,9 @@ class NumpyMLP:
                 f"{[layer.activation for layer in model.layers]}"
             )
         model.set_weights(
-            [self.W[l].T for l in range(1, self.L + 1)], [self.b[l] for l in range(1, self.L + 1)]
+            [self.W[l].T for l in range(1, self.L + 1)],
+            [self.b[l] for l in range(1, self.L + 1)],
+            layout="input-unit",
         )
 
     def to_value_mlp(self, *, fused: bool = False) -> Any:
@@ -397,6 +399,7 @@ class NumpyMLP:
             [self.b[l] for l in range(1, self.L + 1)],
             activation=hidden.pop() if hidden else "tanh",
             output_activation=self.activations[-1],
+            layout="input-unit",
             fused=fused,
         )
 

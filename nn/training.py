@@ -295,7 +295,7 @@ def fit(
     the update, Python's cyclic garbage collector is paused (``gc.disable()``); it is switched
     back on as soon as the step has let go of its graph, before the progress display and the
     callback run. The graph holds no reference cycles, so the collector had nothing to free in
-    it, and skipping its scans makes a fine-grained step about a third faster. The collector is
+    it, and skipping its scans takes about a quarter off a fine-grained step. The collector is
     restored on every way out of a step, exceptions and KeyboardInterrupt included; if it was
     disabled when ``fit`` was called it stays disabled, and its thresholds are never changed.
     """

@@ -195,3 +195,22 @@ def test_backward_crash_leaves_every_grad_a_float(monkeypatch):
     monkeypatch.undo()
     for node in topological_order(y):
         assert isinstance(node.grad, float)
+
+
+def test_backward_visits_nodes_in_reverse_topological_order():
+    # One order serves backward, the trace and the drawings.
+    from autograd.backward import backpropagate
+    from tests.randgraph import BINARY, UNARY
+
+    x, y = Value(0.4, "x"), Value(-1.1, "y")
+    nodes = [x, y]
+    names = sorted(UNARY) + sorted(BINARY)
+    for i, name in enumerate(names * 2):
+        if name in UNARY:
+            nodes.append(UNARY[name](nodes[(i * 7) % len(nodes)]))
+        else:
+            nodes.append(BINARY[name](nodes[(i * 5) % len(nodes)], nodes[(i * 3) % len(nodes)]))
+    root = nodes[-1] + nodes[len(nodes) // 2]
+    visited = backpropagate(root)
+    expected = [v for v in reversed(topological_order(root)) if not v.is_leaf]
+    assert [id(v) for v in visited] == [id(v) for v in expected]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 
 import graphviz
@@ -11,7 +12,14 @@ import pytest
 
 from autograd import Value, topological_order
 from nn import MLP
-from viz.draw import Drawing, draw, escape_html_label, layer_of_neuron, neuron_of_parameter
+from viz.draw import (
+    Drawing,
+    count_values,
+    draw,
+    escape_html_label,
+    layer_of_neuron,
+    neuron_of_parameter,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -172,7 +180,7 @@ def cluster_members(source: str) -> dict[str, set[str]]:
         if text.startswith("subgraph cluster_"):
             stack.append("")
         elif stack and not stack[-1] and "label=" in text:
-            stack[-1] = re.search(r'label="([^"]*)"', text).group(1)
+            stack[-1] = re.search(r"label=<([^>]*)>", text).group(1)
             members.setdefault(stack[-1], set())
         elif text == "}" and stack:
             stack.pop()
@@ -261,6 +269,22 @@ def test_size_guard_refuses_big_graphs_and_names_collapse_and_max_nodes():
     assert len(draw(x, max_nodes=481).body) > 481
 
 
+def test_size_guard_stops_counting_a_huge_graph_before_building_the_drawing(monkeypatch):
+    x = Value(1.0, "x")
+    for _ in range(20_000):
+        x = x * 1.01  # 40,001 values: more than the 100 * max_nodes = 30,000 looked at
+    assert count_values(x, 30_000) == 30_001 and count_values(x, 10**6) == 40_001
+
+    def no_full_walk(root):
+        raise AssertionError("the whole graph was walked")
+
+    monkeypatch.setattr(sys.modules["viz.draw"], "topological_order", no_full_walk)
+    with pytest.raises(ValueError, match=r"more than 30000 values \(counting stopped there\)"):
+        draw(x)
+    with pytest.raises(ValueError, match="more than 30000 values"):
+        draw(x, model=MLP(2, [2, 1]), collapse=True)
+
+
 def test_collapse_brings_a_big_model_under_the_size_guard():
     model = MLP(10, [10, 10, 1], seed=1)
     (out,) = model([0.1 * i for i in range(10)])
@@ -326,8 +350,8 @@ def test_hostile_labels_render_literally():
 def test_escape_keeps_every_special_character_literal():
     assert escape_html_label('<&>"') == "&lt;&amp;&gt;&quot;"
     assert escape_html_label("a\nb\r\nc") == "a<br/>b<br/>c"
-    assert escape_html_label("{|}\\") == "{|}\\"
-    assert escape_html_label("bell\x07") == "bell\\x07"
+    assert escape_html_label("{|}\\") == "{|}\\\\"  # Graphviz reads \\ as one backslash
+    assert escape_html_label("bell\x07") == "bell\\\\x07"
 
 
 @needs_dot

@@ -319,3 +319,15 @@ def test_bad_bindings_are_refused(arguments, message):
 
 def test_expression_error_is_a_value_error():
     assert issubclass(ExpressionError, ValueError)
+
+
+def test_tabs_are_spaces_and_columns_count_characters():
+    assert str(parse_expression("x\t+\ty")) == "x + y"
+    with pytest.raises(ExpressionError) as error:
+        parse_expression("\tŷ + ŷ $ 1")
+    assert error.value.column == 8  # the "$", counting characters, not UTF-8 bytes
+
+
+def test_repr_is_short():
+    expression = parse_expression("tanh(x*w + b)")
+    assert repr(expression) == "Expression(text='tanh(x*w + b)', names=('x', 'w', 'b'))"

@@ -10,6 +10,7 @@ import pytest
 from nn import files
 from nn.files import (
     FileFormatError,
+    check_choice,
     check_keys,
     check_number,
     check_numbers,
@@ -328,3 +329,30 @@ def test_check_table_checks_shape_then_numbers():
         check_table([[1, 2, 3], [4, 5, 6]], "w", max_items=5)
     with pytest.raises(FileFormatError, match=r"^w: must have at least one row$"):
         check_table([], "w")
+
+
+def test_optional_gives_the_default_when_a_table_on_the_way_is_absent():
+    data = {"layers": [{"weights": [[1.0]]}, 3]}
+    assert optional(data, "symbols.z1", str, "z") == "z"
+    assert optional(data, "layers[5].bias", float, 0.0) == 0.0
+    with pytest.raises(FileFormatError, match=r"^f: layers\[1\]: must be a table, got int 3$"):
+        optional(data, "layers[1].bias", float, 0.0, source="f")
+
+
+def test_a_wrong_value_is_shown_as_a_short_excerpt():
+    huge = list(range(1_000_000))
+    with pytest.raises(FileFormatError) as error:
+        require({"name": huge}, "name", str)
+    assert len(str(error.value)) < 80
+    assert str(error.value).startswith("name: must be a string, got list [0, 1, 2, 3, ...]")
+
+
+def test_check_choice_lists_the_choices():
+    assert check_choice("tanh", "activation", ["tanh", "relu"]) == "tanh"
+    with pytest.raises(FileFormatError) as error:
+        check_choice("swish", "layers[1].activation", ["tanh", "relu"], source="n.toml")
+    assert str(error.value) == (
+        "n.toml: layers[1].activation: must be one of tanh, relu; got string 'swish'"
+    )
+    with pytest.raises(FileFormatError, match="got int 3"):
+        check_choice(3, "loss", ["mse"])

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 import shutil
+import xml.etree.ElementTree as ET
 
 import pytest
 
 from nn.examples import build_example
 from tests.test_render import cell, expected_2_2_1, svg_records
 from viz.cli import main
-from viz.graph_command import example_parameter_names
+from viz.graph_command import example_parameter_names, write_example_graph, written_line
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="Graphviz `dot` is not installed on this machine"
@@ -35,7 +38,8 @@ def test_graph_steps_html_page(tmp_path):
     out = tmp_path / "steps.html"
     assert main(["graph", "--example", "2-2-1", "--steps", "-o", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
-    assert page.count('<figure class="frame"') == 17 and 'id="next"' in page
+    # one page for the whole pass: its backward part has the 17 chain-rule steps
+    assert 'Backward pass <span class="sg-n">17</span>' in page and 'class="sg-next"' in page
 
 
 @needs_dot
@@ -96,3 +100,86 @@ def test_missing_dot_is_explained_and_the_dot_file_kept(tmp_path, capsys, monkey
     assert "sudo apt-get install graphviz" in err and "brew install graphviz" in err
     assert not out.exists()
     assert (tmp_path / "graph.dot").read_text(encoding="utf-8").startswith("digraph stepgrad {")
+
+
+# ---------------------------------------------------------------------------------------------
+# The network view, standard output, and bad output names
+# ---------------------------------------------------------------------------------------------
+
+
+@needs_dot
+def test_network_view_of_2_2_1_has_the_hand_computed_numbers(tmp_path, capsys):
+    out = tmp_path / "net.svg"
+    assert main(["graph", "--example", "2-2-1", "--view", "network", "-o", str(out)]) == 0
+    assert capsys.readouterr().out == f"wrote {out} (network view of the 2-2-1 example, svg)\n"
+    texts = " ".join(" ".join(t.itertext()) for t in ET.parse(out).iter(f"{SVG}text"))
+    texts = " ".join(texts.split())
+    v = expected_2_2_1()
+    assert f"z1[1] = {v['z1[1]'][0]:.4g}" in texts and f"y_hat = {v['y_hat'][0]:.4g}" in texts
+    assert f"W2[0] = 0.6 grad {v['W2[0]'][1]:.4g}" in texts
+    # δ2 = dLoss/dz2, under whichever name the lesson gives it (δ2, delta2)
+    delta2 = f"{v['z2'][1]:.4g}"
+    assert re.search(rf"(δ|delta)2 = {re.escape(delta2)}", texts)
+
+
+@needs_dot
+def test_dash_writes_svg_to_standard_output_and_the_notice_to_stderr(tmp_path, capsys,
+                                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["graph", "--view", "network", "-o", "-"]) == 0
+    captured = capsys.readouterr()
+    assert ET.fromstring(captured.out).tag == f"{SVG}svg"
+    assert captured.err == "wrote standard output (network view of the 2-2-1 example, svg)\n"
+    assert main(["graph", "--format", "dot", "-o", "-"]) == 0
+    assert capsys.readouterr().out.startswith("digraph stepgrad {")
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_dot
+def test_steps_to_standard_output_is_the_page_and_makes_no_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["graph", "--example", "1-1-1", "--steps", "-o", "-"]) == 0
+    assert capsys.readouterr().out.lstrip().lower().startswith("<!doctype html")
+    assert list(tmp_path.iterdir()) == []  # no directory named "-"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-o", ""], "-o needs a file name (or - for standard output)"),
+        (["-o", "-", "--format", "png"], "-o - writes text to standard output: svg or dot"),
+        (["-o", "-", "--format", "pdf"], "not pdf (a binary format)"),
+        (["-o", "net.svg", "--view", "network", "--collapse"], "leave out --collapse"),
+        (["-o", "steps.html", "--steps", "--view", "network"], "leave out --view network"),
+        (["-o", "frames", "--steps", "--format", "svg"], "leave out --format"),
+        (["-o", "net.svg", "--format", "dot"], "--format dot does not match"),
+        (["-o", "missing/net.svg"], "the folder missing does not exist"),
+    ],
+)
+def test_bad_requests_are_one_line_and_write_nothing(tmp_path, capsys, monkeypatch, argv,
+                                                     message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["graph", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.err.startswith("stepgrad: error: ")
+    assert message in captured.err and captured.out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_written_line_is_one_wording_for_every_command():
+    example = build_example("softmax")
+    assert written_line("g.dot", "computation graph, dot", example) == (
+        "wrote g.dot (computation graph of the softmax example, dot)"
+    )
+    assert written_line("-", "network view, svg") == "wrote standard output (network view, svg)"
+
+
+def test_write_example_graph_takes_view_and_collapse(tmp_path):
+    example = build_example("softmax")
+    what = write_example_graph(example, tmp_path / "net.dot", view="network", rankdir="TB")
+    assert what == "network view, dot"
+    source = (tmp_path / "net.dot").read_text(encoding="utf-8")
+    assert "rankdir=TB" in source and source.count("shape=circle") == 2 + 3 + 3
+    what = write_example_graph(build_example("2-2-1"), tmp_path / "g.dot", collapse=True)
+    assert what == "computation graph, dot"
+    assert "<b>layers.1.neurons.0</b>" in (tmp_path / "g.dot").read_text(encoding="utf-8")

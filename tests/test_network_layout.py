@@ -57,6 +57,6 @@ def test_layout_of_a_batch_loss_leaves_out_the_ambiguous_nodes():
     assert layout.layers[1].units[0].bias is model.layers[0].neurons[0].b
     other = MLP(2, [2, 1], seed=1)
     with pytest.raises(ValueError, match="root was not computed by this model"):
-        layout_of_mlp(other, root=batch)
+        layout_of_mlp(other, root=model([0.5, -0.3])[0])
     with pytest.raises(TypeError, match="needs an nn.MLP"):
         layout_of_mlp(object())

@@ -1,4 +1,4 @@
-"""Neuron, Layer, MLP: structure, names, the seeds' 2-2-1 network by hand, errors, save/load."""
+"""Neuron, Layer, MLP: structure, the 2-2-1 case-study network by hand, errors, save/load."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ import pytest
 from autograd import Value
 from nn import MLP, Layer, Neuron, hinge, l2_penalty, softmax, squared_error
 from nn.activations import ACTIVATIONS
+from nn.files import FileFormatError
 
 
 def sig(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-# The seeds' 2-2-1 network (seed 001), W1 indexed [input][output] as its written sums show.
+# The 2-2-1 network of the backpropagation case study, W1 indexed [input][unit] as its written
+# sums show (so it is given with layout="input-unit").
 W1 = [[0.5, 0.3], [0.2, 0.4]]
 B1 = [0.1, 0.2]
 W2 = [0.6, 0.7]
@@ -29,7 +31,12 @@ T = 0.8
 
 def seed_network(**kw) -> MLP:
     return MLP.from_weights(
-        [W1, W2], [B1, B2], activation="sigmoid", output_activation="sigmoid", **kw
+        [W1, W2],
+        [B1, B2],
+        activation="sigmoid",
+        output_activation="sigmoid",
+        layout="input-unit",
+        **kw,
     )
 
 
@@ -102,41 +109,123 @@ def test_seed_221_gradients_match_hand_derivation(fused):
 
 def test_from_weights_accepts_two_dimensional_tables_for_a_single_unit():
     model = MLP.from_weights(
-        [W1, [[0.6], [0.7]]], [B1, [0.3]], activation="sigmoid", output_activation="sigmoid"
+        [W1, [[0.6], [0.7]]],
+        [B1, [0.3]],
+        activation="sigmoid",
+        output_activation="sigmoid",
+        layout="input-unit",
     )
     assert model(X)[0].data == seed_network()(X)[0].data
 
 
 def test_weights_and_biases_round_trip_through_from_weights():
     model = MLP(3, [4, 2], "tanh", "linear", seed=5)
-    weights, biases = model.weights_and_biases()
-    copy = MLP.from_weights(weights, biases, "tanh", "linear")
-    assert copy.state_dict() == model.state_dict()
-    # orientation: weights[l][i][j] is from input i to unit j
+    for layout in ("input-unit", "unit-input"):
+        weights, biases = model.weights_and_biases(layout)
+        copy = MLP.from_weights(weights, biases, "tanh", "linear", layout=layout)
+        assert copy.state_dict() == model.state_dict()
+    # orientation: weights[l][i][j] is from input i to unit j in "input-unit", [j][i] otherwise
+    weights, _ = model.weights_and_biases("input-unit")
     assert weights[0][2][1] == model.layers[0].neurons[1].w[2].data
+    weights, _ = model.weights_and_biases("unit-input")
+    assert weights[0][1][2] == model.layers[0].neurons[1].w[2].data
 
 
 @pytest.mark.parametrize(
     ("weights", "biases", "match"),
     [
-        ([W1, [0.6, 0.7, 0.8]], [B1, B2], r"layer 2 \(weights\[1\]\): expected 2 rows .* \(3, 1\)"),
-        ([W1, W2], [[0.1, 0.2, 0.3], B2], r"layer 1 \(biases\[0\]\): expected 2 biases .* got 3"),
-        ([W1, W2], [B1, [0.3, 0.4]], r"layer 2 \(biases\[1\]\): expected 1 biases"),
-        ([[[0.5, 0.3], [0.2]], W2], [B1, B2], r"layer 1 \(weights\[0\]\) is not a rectangular"),
+        (
+            [W1, [0.6, 0.7, 0.8]],
+            [B1, B2],
+            r"^weights\[1\]: layer 2 has 2 inputs \(layer 1 has 2 units\), got shape \(3,\) "
+            r"\(read as 1 unit x 3 inputs, layout 'input-unit'\)$",
+        ),
+        (
+            [W1, W2],
+            [[0.1, 0.2, 0.3], B2],
+            r"^biases\[0\]: expected 2 biases \(one per unit\) or one number shared by the layer, "
+            r"got 3$",
+        ),
+        ([W1, W2], [B1, [0.3, 0.4]], r"^biases\[1\]: expected 1 biases"),
+        ([[[0.5, 0.3], [0.2]], W2], [B1, B2], r"^weights\[0\] is not a rectangular table"),
         ([W1, W2], [B1], r"weights for 2 layers but biases for 1"),
-        ([W1, [0.6, float("nan")]], [B1, B2], r"layer 2 \(weights\[1\]\) contains a non-finite"),
+        ([W1, [0.6, float("nan")]], [B1, B2], r"^weights\[1\]\[1\] is nan: weights must be finite"),
+        ([W1, W2], [[0.1, float("inf")], B2], r"^biases\[0\]\[1\] is inf"),
+        ([W1, W2], [B1, float("nan")], r"^biases\[1\] is nan"),
     ],
 )
-def test_from_weights_shape_errors_name_layer_and_shapes(weights, biases, match):
+def test_from_weights_shape_errors_name_the_table_and_shapes(weights, biases, match):
     with pytest.raises(ValueError, match=match):
-        MLP.from_weights(weights, biases, activation="sigmoid", output_activation="sigmoid")
+        MLP.from_weights(
+            weights, biases, activation="sigmoid", output_activation="sigmoid", layout="input-unit"
+        )
+
+
+def test_from_weights_without_a_layout_shows_both_readings():
+    with pytest.raises(TypeError) as error:
+        MLP.from_weights([[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]], [0.35, 0.6])
+    message = str(error.value)
+    assert "\n" not in message
+    assert message == (
+        "from_weights needs layout='unit-input' (weights[l][unit][input]: one row per unit, as "
+        "PyTorch's Linear.weight) or layout='input-unit' (weights[l][input][unit]: one row per "
+        "input); e.g. for weights[0] = [[0.15, 0.2], [0.25, 0.3]], 'unit-input' gives unit 0 the "
+        "weights [0.15, 0.2] and 'input-unit' gives it [0.15, 0.25]"
+    )
+    with pytest.raises(ValueError, match="layout must be 'unit-input' or 'input-unit', got 'rows'"):
+        MLP.from_weights([[1.0]], [0.0], layout="rows")
+    model = MLP(2, [2], seed=0)
+    with pytest.raises(TypeError, match="set_weights needs layout="):
+        model.set_weights([[[1.0, 2.0], [3.0, 4.0]]], [[0.0, 0.0]])
+    with pytest.raises(TypeError, match="weights_and_biases needs layout="):
+        model.weights_and_biases()
+
+
+def test_the_2_2_2_textbook_network_per_unit_with_shared_biases():
+    # The classic 2-2-2 problem: inputs 0.05, 0.10; hidden weights w1..w4 = .15 .20 .25 .30 with
+    # one bias .35 for both hidden units; output weights w5..w8 = .40 .45 .50 .55, bias .60.
+    # Written per unit ([unit][input]), each layer's bias one shared number.
+    model = MLP.from_weights(
+        [[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]],
+        [0.35, 0.60],
+        activation="sigmoid",
+        output_activation="sigmoid",
+        layout="unit-input",
+    )
+    net_h = [0.15 * 0.05 + 0.20 * 0.10 + 0.35, 0.25 * 0.05 + 0.30 * 0.10 + 0.35]
+    out_h = [sig(z) for z in net_h]
+    net_o = [0.40 * out_h[0] + 0.45 * out_h[1] + 0.60, 0.50 * out_h[0] + 0.55 * out_h[1] + 0.60]
+    out = [v.data for v in model([0.05, 0.10])]
+    assert out == pytest.approx([sig(z) for z in net_o], rel=1e-15)
+    # the figures the worked example prints: out_h1 = 0.593269992, out_o1 = 0.75136507
+    assert out_h[0] == pytest.approx(0.593269992, abs=5e-10)
+    assert out[0] == pytest.approx(0.75136507, abs=5e-9)
+    assert out[1] == pytest.approx(0.772928465, abs=5e-10)
+    # the same network given [input][unit] is the transpose, and gives the same numbers
+    same = MLP.from_weights(
+        [[[0.15, 0.25], [0.20, 0.30]], [[0.40, 0.50], [0.45, 0.55]]],
+        [[0.35, 0.35], [0.60, 0.60]],
+        activation="sigmoid",
+        output_activation="sigmoid",
+        layout="input-unit",
+    )
+    assert same.state_dict() == model.state_dict()
+
+
+def test_a_transposed_table_is_refused_with_a_hint_when_shapes_differ():
+    with pytest.raises(ValueError, match=r"it would fit layout='input-unit'$"):
+        MLP.from_weights(
+            [[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [[1.0], [2.0]]], [0.0, 0.0], layout="unit-input"
+        )
 
 
 def test_set_weights_with_wrong_shape_leaves_model_unchanged():
     model = MLP(2, [3, 1], seed=1)
     before = model.state_dict()
-    with pytest.raises(ValueError, match=r"layer 1: expected weights of shape \(2, 3\).*\(2, 2\)"):
-        model.set_weights([W1, W2], [B1, B2])
+    with pytest.raises(
+        ValueError, match=r"weights\[0\]: this MLP's layer 1 has 3 units and 2 inputs, got shape"
+    ):
+        model.set_weights([W1, W2], [B1, B2], layout="input-unit")
     assert model.state_dict() == before
 
 
@@ -156,7 +245,12 @@ def test_parameter_order_is_per_neuron_weights_then_bias():
     ]
     assert names[-1] == "layers.1.neurons.0.b"
     assert len(names) == (2 + 1) * 3 + (3 + 1) * 1
-    assert [p.label for p in model.parameters()] == names
+    assert [p.label for p in model.parameters()][:4] == [
+        "W1[0][0]",
+        "W1[0][1]",
+        "b1[0]",
+        "W1[1][0]",
+    ]
     assert model.parameters() == [p for _, p in model.named_parameters()]
 
 
@@ -186,13 +280,17 @@ def test_each_activation_applies_its_formula(activation):
         "leaky_relu": lambda z: z if z > 0 else 0.01 * z,
     }
     for z in (-1.3, 0.7):
-        model = MLP.from_weights([[1.0]], [z], activation="linear", output_activation=activation)
+        model = MLP.from_weights(
+            [[1.0]], [z], activation="linear", output_activation=activation, layout="unit-input"
+        )
         assert model([0.0])[0].data == pytest.approx(formulas[activation](z), rel=1e-15)
 
 
 def test_softmax_output_layer_gives_probabilities_from_its_logits():
     weights = [[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]]
-    model = MLP.from_weights(weights, [[0.0, 0.0, 3.0]], output_activation="softmax")
+    model = MLP.from_weights(
+        weights, [[0.0, 0.0, 3.0]], output_activation="softmax", layout="input-unit"
+    )
     out = [v.data for v in model([1.0, 2.0])]
     e = [math.exp(1.0), math.exp(2.0), math.exp(3.0)]
     assert out == pytest.approx([v / sum(e) for v in e], rel=1e-14)
@@ -434,14 +532,17 @@ def test_load_of_a_damaged_file_keeps_model(tmp_path):
         if name != "layers.0.neurons.1.w.0":
             document["state"][name] = 123.0
     path.write_text(json.dumps(document))
-    with pytest.raises(TypeError, match="layers.0.neurons.1.w.0"):
+    with pytest.raises(FileFormatError) as error:
         model.load(path)
+    assert str(error.value) == (
+        f"{path}: state[\"layers.0.neurons.1.w.0\"]: must be a number, got string 'oops'"
+    )
     assert model.state_dict() == before
     path.write_text("{not json")
-    with pytest.raises(ValueError, match="is not a JSON model file"):
+    with pytest.raises(FileFormatError, match=r"m.json: not valid JSON: .*\(line 1, column 2\)"):
         model.load(path)
     path.write_text(json.dumps({"hello": 1}))
-    with pytest.raises(ValueError, match="not a stepgrad model file"):
+    with pytest.raises(FileFormatError, match="m.json: not a stepgrad model file"):
         model.load(path)
     assert model.state_dict() == before
 

@@ -141,7 +141,9 @@ def test_callback_receives_each_epoch():
 
 
 def test_predict_returns_outputs_without_recording_a_graph():
-    model = MLP.from_weights([[[2.0], [-1.0]]], [[0.5]], output_activation="linear")
+    model = MLP.from_weights(
+        [[[2.0], [-1.0]]], [[0.5]], output_activation="linear", layout="input-unit"
+    )
     out = predict(model, [[1.0, 1.0], [0.0, 2.0]])
     assert out.shape == (2, 1)
     assert out[:, 0].tolist() == [2.0 - 1.0 + 0.5, -2.0 + 0.5]

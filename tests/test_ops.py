@@ -178,3 +178,79 @@ def test_weighted_sum_matches_hand_derivatives_and_its_own_local_rule(with_bias)
     ws2, xs2, b2, y2 = build()
     trace_backward(y2)  # the generic path through Op.local
     assert [v.grad for v in ws2 + xs2] == [v.grad for v in ws + xs]
+
+
+# -- each op is one definition: the inlined fast paths are the same rule ---------------------------
+
+
+def _all_ops():
+    from autograd import ops
+
+    named = [getattr(ops, n) for n in dir(ops) if isinstance(getattr(ops, n), ops.Op)]
+    return named + [ops.power_op(3.0), ops.leaky_relu_op(0.1), ops.weighted_sum_op(2, True)]
+
+
+def test_every_op_has_forward_derivatives_and_rules_side_by_side():
+    for op in _all_ops():
+        assert callable(op.forward) and callable(op.local) and callable(op.local_graph), op
+        assert op.rules and all(isinstance(r, str) and "/d" in r for r in op.rules), op
+
+
+def test_inlined_forward_of_add_sub_mul_div_is_the_ops_own_rule():
+    from autograd import ops
+
+    for x, y in [(0.1, 0.2), (-3.5, 1e-300), (1e308, 10.0), (2.0, -0.0)]:
+        a, b = Value(x), Value(y)
+        assert (a + b).data == ops.ADD.forward(x, y)
+        assert (a - b).data == ops.SUB.forward(x, y)
+        assert (a * b).data == ops.MUL.forward(x, y)
+        if y != 0.0:
+            assert (a / b).data == ops.DIV.forward(x, y)
+
+
+def test_inlined_backward_of_add_mul_weighted_sum_is_the_ops_own_rule():
+    # backward() inlines ADD.local, MUL.local and weighted_sum's local for speed; the trace
+    # goes through op.local. Same graph both ways: the gradients must agree to the last bit.
+    from autograd import trace_backward, weighted_sum
+
+    def build():
+        a, b, c = Value(0.7), Value(-1.3), Value(2.9)
+        y = weighted_sum([a, b], [c, a], b) * (a + c) * b + a
+        return [a, b, c], y
+
+    fast, y1 = build()
+    y1.backward()
+    slow, y2 = build()
+    trace_backward(y2)
+    assert [v.grad for v in fast] == [v.grad for v in slow]
+
+
+def test_weighted_sum_inlined_forward_is_the_ops_own_rule():
+    from autograd import ops, weighted_sum
+
+    ws, xs, b = [0.1, -2.5, 3.25], [1.5, 0.3, -0.7], 0.05
+    y = weighted_sum([Value(w) for w in ws], xs, Value(b))
+    assert y.data == ops.weighted_sum_op(3, True).forward(*ws, *xs, b)
+
+
+def test_every_ops_graph_derivative_has_the_float_derivatives_value():
+    # local (floats, for backward()) and local_graph (Values, for create_graph) of each op, at
+    # points inside its domain, give the same numbers.
+    from autograd import ops
+
+    cases = [
+        (ops.ADD, (0.3, -1.2)), (ops.SUB, (0.3, -1.2)), (ops.MUL, (0.3, -1.2)),
+        (ops.DIV, (0.3, -1.2)), (ops.POW, (1.7, -0.6)), (ops.NEG, (0.4,)), (ops.EXP, (0.4,)),
+        (ops.LOG, (0.4,)), (ops.TANH, (0.4,)), (ops.SIGMOID, (-0.4,)), (ops.RELU, (0.4,)),
+        (ops.RELU, (-0.4,)), (ops.SQRT, (0.4,)), (ops.ABS, (-0.4,)), (ops.SOFTPLUS, (0.4,)),
+        (ops.power_op(3.0), (-0.4,)), (ops.power_op(0.5), (0.4,)), (ops.power_op(0.0), (0.0,)),
+        (ops.leaky_relu_op(0.1), (-0.4,)),
+        (ops.weighted_sum_op(2, True), (0.1, 0.2, 0.3, 0.4, 0.5)),
+    ]
+    for op, xs in cases:
+        out = op.forward(*xs)
+        floats = list(op.local(out, *xs))
+        values = [Value(x) for x in xs]
+        graph = op.local_graph(Value(out), *values)
+        as_numbers = [g.data if isinstance(g, Value) else g for g in graph]
+        assert as_numbers == pytest.approx(floats, rel=1e-15, abs=1e-300), op

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from autograd import Value
+from nn import MLP
 from nn.examples import build_example
 from viz.draw import draw
 from viz.render import GraphvizNotFoundError, render
@@ -199,3 +200,13 @@ def test_missing_dot_says_how_to_install_and_keeps_the_source(tmp_path, no_dot):
 def test_dot_text_needs_no_graphviz_program(tmp_path, no_dot):
     path = render(Value(2.0, "a") - Value(1.0, "b"), tmp_path / "g.dot")
     assert path.read_text(encoding="utf-8").startswith("digraph stepgrad {")
+
+
+@needs_dot
+def test_render_draws_the_network_view_of_an_mlp(tmp_path):
+    model = MLP(2, [2, 1], seed=0)
+    (out,) = model([0.5, -0.3])
+    out.backward()
+    path = render(out, tmp_path / "net.svg", view="network", model=model)
+    titles = {t.text for t in ET.parse(path).iter(f"{SVG}title")}
+    assert {"L0u0", "L0u1", "L1u0", "L1u1", "L2u0", "L0u1->L1u0", "L1u1->L2u0"} <= titles

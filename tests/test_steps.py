@@ -1,11 +1,9 @@
-"""The backward pass frame by frame: highlighted node, gradients so far, SVG files, HTML page."""
+"""The backward pass frame by frame: highlighted node, gradients so far, one SVG file per step."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 
 import pytest
 
@@ -104,14 +102,12 @@ def test_a_given_trace_is_used_as_it_is():
     assert records["a"][2] == "grad 3" and records["b"][2] == "grad 2"
 
 
-def test_bad_requests_are_explained(tmp_path):
+def test_bad_requests_are_explained():
     with pytest.raises(ValueError, match="output is a leaf"):
         step_frames(Value(1.0, "x"))
     out = Value(1.0, "x") * 2.0
     with pytest.raises(TypeError, match="'highlight' is set by each frame"):
         step_frames(out, highlight=[out])
-    with pytest.raises(ValueError, match=r"must be an \.html file"):
-        write_steps_html(out, tmp_path / "steps.svg")
     with pytest.raises(TypeError, match="need the output Value"):
         step_frames([out])
 
@@ -121,39 +117,6 @@ def test_step_svgs_are_written_one_per_step(tmp_path):
     assert [p.name for p in paths] == [f"step-{k:02d}.svg" for k in range(1, STEPS_2_2_1 + 1)]
     for path, label in zip(paths, FIRST_STEPS):
         assert highlighted_records(path.read_text(encoding="utf-8")) == [label]
-
-
-class _PageParser(HTMLParser):
-    """Collects ids, element names and URL-bearing attributes of an HTML page."""
-
-    def __init__(self):
-        super().__init__()
-        self.ids, self.tags, self.urls = [], [], []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        for name, value in attrs:
-            if name == "id":
-                self.ids.append(value)
-            if name in ("src", "href", "xlink:href", "action", "data"):
-                self.urls.append(value)
-
-
-def test_html_page_is_self_contained_with_stable_ids(tmp_path):
-    path = write_steps_html(build_example("2-2-1").loss, tmp_path / "steps.html")
-    page = path.read_text(encoding="utf-8")
-    parser = _PageParser()
-    parser.feed(page)
-    for required in ("prev", "next", "formula", "step-counter"):
-        assert required in parser.ids
-    assert len(parser.ids) == len(set(parser.ids)), "ids must be unique across the inline SVGs"
-    assert parser.tags.count("svg") == STEPS_2_2_1
-    assert parser.urls == [] and "link" not in parser.tags  # nothing fetched from anywhere
-    assert not re.search(r"(?:url\(|@import|<script src)", page)
-    assert "step 1 of 17" in page
-    # the first formula is in the page itself (readable without JavaScript)
-    formula = re.search(r'<pre id="formula">(.*?)</pre>', page, re.S).group(1)
-    assert formula.startswith("loss (**2) = ") and "t - y_hat" in formula
 
 
 def test_missing_dot_keeps_the_graph_source(tmp_path, monkeypatch):

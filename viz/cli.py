@@ -151,8 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     graph = commands.add_parser(
         "graph",
-        help="draw the computation graph of a worked example, or its backward pass step by step",
-        description="Render an annotated computation graph with Graphviz.",
+        help="draw a worked example: its computation graph, its network, or its backward pass "
+        "step by step",
+        description="Draw a worked example with Graphviz: the annotated computation graph, or "
+        "(--view network) the network as textbooks draw it, with every gradient.",
     )
     graph.add_argument(
         "--example", default="2-2-1", choices=EXAMPLES, help="which worked example (default: 2-2-1)"
@@ -162,7 +164,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         required=True,
         metavar="FILE",
-        help="output file: .svg, .png, .pdf or .dot; with --steps, .html",
+        help="output file: .svg, .png, .pdf or .dot; with --steps, .html (or a folder name "
+        "for one SVG per step); - for standard output (SVG, or DOT with --format dot)",
+    )
+    graph.add_argument(
+        "--view",
+        default="graph",
+        choices=("graph", "network"),
+        help="graph: the computation graph, one box per value (default); network: units as "
+        "circles in layers, weights on the edges",
+    )
+    graph.add_argument(
+        "--format",
+        default=None,
+        choices=("svg", "png", "pdf", "dot"),
+        help="output format (default: from the extension of -o; svg for -o -)",
     )
     graph.add_argument(
         "--steps",
@@ -175,7 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("LR", "TB", "RL", "BT"),
         help="layout direction (default: LR, left to right)",
     )
-    graph.add_argument("--collapse", action="store_true", help="draw each neuron as one box")
+    graph.add_argument(
+        "--collapse",
+        action="store_true",
+        help="computation graph: draw each neuron as one box",
+    )
     return parser
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -12,6 +11,9 @@ import graphviz
 
 from autograd import Value, topological_order
 from nn.network import NetworkLayout, layout_of_mlp
+from viz.labels import escape_html_label, html_label, label_text
+
+__all__ = ["Drawing", "draw", "escape_html_label", "format_number"]
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 VIEWS = ("graph", "network")
@@ -163,7 +165,9 @@ def draw(
             else ""
         )
         raise TypeError(f"draw needs a Value, got {type(value).__name__}{hint}")
-    graph = _Graph.of(value, _parameter_names(model, names))
+    parameter_names = _parameter_names(model, names)
+    _refuse_huge_graph(value, style.max_nodes)
+    graph = _Graph.of(value, parameter_names)
     collapsed = _collapsed_neurons(collapse, graph)
     size = graph.drawn_node_count(collapsed)
     if size > style.max_nodes:
@@ -231,6 +235,41 @@ def _draw_network_view(
         highlight=highlight,
         max_nodes=style.max_nodes,
     )
+
+
+# How many Values draw() looks at, per allowed drawn node, before giving up: enough for
+# collapse=True to fold a big model into boxes, small enough to refuse a huge graph at once.
+_VALUES_PER_DRAWN_NODE = 100
+_MIN_VALUES_COUNTED = 10_000
+
+
+def count_values(root: Value, limit: int) -> int:
+    """The number of Values ``root`` depends on (itself included), counting at most limit + 1.
+
+    Stops as soon as it has seen more than ``limit`` nodes, so asking about a graph of
+    millions of nodes costs only ``limit`` steps (and memory for ``limit`` ids).
+    """
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        for parent in stack.pop().parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                if len(seen) > limit:
+                    return len(seen)
+                stack.append(parent)
+    return len(seen)
+
+
+def _refuse_huge_graph(root: Value, max_nodes: int) -> None:
+    """Refuse, before building anything, a graph far too big to draw even collapsed."""
+    limit = max(_VALUES_PER_DRAWN_NODE * max_nodes, _MIN_VALUES_COUNTED)
+    if count_values(root, limit) > limit:
+        raise ValueError(
+            f"the graph has more than {limit} values (counting stopped there), far more than "
+            f"max_nodes={max_nodes} nodes can show, even with collapse=True: draw a smaller "
+            f"part of the graph (one sample's loss, one neuron's output)"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,21 +545,6 @@ def _describe(v: Value) -> str:
 # Labels
 # ---------------------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def escape_html_label(text: str) -> str:
-    """Text made safe inside a Graphviz HTML-like label: entities escaped, newlines as <br/>.
-
-    Every character that means something to DOT records (``{ } | < >``), to DOT strings
-    (``" \\``) or to HTML (``& < >``) comes out as itself in the picture.
-    """
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    lines = [html.escape(line, quote=True).replace("&#x27;", "&#39;") for line in text.split("\n")]
-    return "<br/>".join(lines)
-
-
 def _operand_names(v: Value) -> list[str] | None:
     """Edge labels for operands whose order matters, as named in the local rules."""
     op, n = v.op, len(v.parents)
@@ -608,7 +632,12 @@ class _Builder:
                     self._add_neuron(g, n, placed)
                 continue
             with g.subgraph(name=f"cluster_layer{layer_number}") as sub:
-                sub.attr(label=layer, style="dashed", color="#888888", fontcolor="#555555")
+                sub.attr(
+                    label=html_label(label_text(layer, f"layer {layer[:40]!r}")),
+                    style="dashed",
+                    color="#888888",
+                    fontcolor="#555555",
+                )
                 for n in neurons:
                     self._add_neuron(sub, n, placed)
 
@@ -618,7 +647,12 @@ class _Builder:
             self._add_box(g, neuron, k)
             return
         with g.subgraph(name=f"cluster_neuron{k}") as sub:
-            sub.attr(label=neuron, style="rounded", color="#999999", fontcolor="#333333")
+            sub.attr(
+                label=html_label(label_text(neuron, f"neuron {neuron[:40]!r}")),
+                style="rounded",
+                color="#999999",
+                fontcolor="#333333",
+            )
             for v in self.graph.order:
                 if self.graph.neuron.get(id(v)) == neuron:
                     self._add_value(sub, v)
@@ -628,14 +662,14 @@ class _Builder:
 
     def _add_value(self, g: graphviz.Digraph, v: Value) -> None:
         highlighted = id(v) in self.marks.nodes
-        label = self._table([self._row(escape_html_label(v.label), v)], highlighted)
+        label = self._table([self._row(self._text(v.label, v), v)], highlighted)
         g.node(self.graph.node_id(v), label=f"<{label}>", shape="plain", **_klass(highlighted))
         if not v.is_leaf:
             op_highlighted = self._op_marked(v)
             attrs = {"color": HIGHLIGHT_COLOR, "penwidth": "2"} if op_highlighted else {}
             g.node(
                 self.graph.op_id(v),
-                label=escape_html_label(v.op).join("<>") if v.op else "",
+                label=html_label(escape_html_label(v.op)) if v.op else "",
                 shape="ellipse",
                 width="0.3",
                 height="0.3",
@@ -648,18 +682,25 @@ class _Builder:
         members = [v for v in self.graph.order if self.graph.neuron.get(id(v)) == neuron]
         highlighted = any(id(v) in self.marks.nodes for v in members)
         width = 3 if self.style.show_grad else 2
-        rows = [_wide_row(width, f"<b>{escape_html_label(neuron)}</b>")]
+        rows = [_wide_row(width, f"<b>{label_text(neuron, f'neuron {neuron[:40]!r}')}</b>")]
         for out in self.graph.outputs_of(neuron):
-            rows.append(self._row(escape_html_label(" ".join(("out", out.label)).strip()), out))
+            rows.append(self._row(self._text(" ".join(("out", out.label)).strip(), out), out))
         params = [v for v in members if id(v) in self.graph.parameters]
         for v in params[:_MAX_ROWS_IN_BOX]:
             short = self.graph.parameters[id(v)].removeprefix(neuron + ".")
-            rows.append(self._row(escape_html_label(short), v))
+            rows.append(self._row(label_text(short, f"parameter {short[:40]!r}"), v))
         if len(params) > _MAX_ROWS_IN_BOX:
             more = len(params) - _MAX_ROWS_IN_BOX
             rows.append(_wide_row(width, f"... {more} more parameters"))
         label = self._table(rows, highlighted)
         g.node(f"n{k}", label=f"<{label}>", shape="plain", **_klass(highlighted))
+
+    def _text(self, text: str, v: Value) -> str:
+        """A node's label escaped; a label Graphviz cannot take names the node in the error."""
+        where = f"node {self.graph.node_id(v)}"
+        if v.label:
+            where += f" (label {v.label[:40]!r}{'...' if len(v.label) > 40 else ''})"
+        return label_text(text, where)
 
     def _row(self, name: str, v: Value) -> str:
         """One table row: [name |] data [| grad], every cell filled with v's colour."""

@@ -3,64 +3,179 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import sys
+import tempfile
 from pathlib import Path
 
 from autograd import Value, topological_order
 from nn.examples import Example, build_example
 from nn.network import LayerView, NetworkLayout, UnitView
-from viz.render import FORMATS, render
+from viz.draw import draw
+from viz.render import FORMATS, output_format, pipe, render
 from viz.steps import write_step_svgs, write_steps_html
 
 _DELTA_NAME = re.compile(r"^delta(?P<layer>\d+)(?:\[(?P<unit>\d+)\])?$")
 
 
+STDOUT = "-"  # -o - : the drawing goes to standard output
+DRAWING_FORMATS = ("svg", "png", "pdf", "dot")
+TEXT_FORMATS = ("svg", "dot")  # what standard output takes; png and pdf are binary
+VIEWS = ("graph", "network")
+
+
 def run_graph_command(args: argparse.Namespace) -> int:
     """Run `stepgrad graph` with parsed arguments; returns the exit code.
 
-    Without ``--steps``: one annotated graph, format by the extension of ``-o`` (.svg, .png,
-    .pdf, .dot). With ``--steps``: one frame per chain-rule step, as a self-contained .html page
-    (or, when ``-o`` has no extension, a directory of SVGs). Bad requests raise ValueError.
+    Without ``--steps``: one drawing, the computation graph or (``--view network``) the
+    network, format by the extension of ``-o`` (.svg, .png, .pdf, .dot) or ``--format``;
+    ``-o -`` writes SVG (or DOT) to standard output. With ``--steps``: the step-by-step page
+    (.html, or standard output), or, when ``-o`` has no extension, a directory of SVGs. Bad
+    requests raise ValueError, which the command line turns into one line and exit code 2.
     """
-    output = Path(args.output)
-    suffix = output.suffix.lower()
-    if args.steps and suffix not in (".html", ".htm", ""):
-        raise ValueError(
-            f"--steps writes an .html page (or SVGs into a directory: an -o without extension); "
-            f"got {args.output!r}"
-        )
-    if not args.steps and suffix in (".html", ".htm"):
+    if not args.steps and str(args.output).lower().endswith((".html", ".htm")):
         raise ValueError(
             f"an .html page is the step-by-step view: add --steps, or draw to "
             f"{', '.join(FORMATS)} instead of {args.output!r}"
         )
     example = build_example(args.example)
     what = write_example_graph(
-        example, output, steps=args.steps, rankdir=args.rankdir, collapse=bool(args.collapse)
+        example,
+        args.output,
+        steps=args.steps,
+        view=getattr(args, "view", "graph"),
+        collapse=bool(getattr(args, "collapse", False)),
+        fmt=getattr(args, "format", None),
+        rankdir=args.rankdir,
     )
-    print(f"wrote {output} ({what} of the {example.name} example: {example.title})")
+    # The line about what was written goes to stderr when the drawing itself is on stdout.
+    stream = sys.stderr if args.output == STDOUT else sys.stdout
+    print(written_line(args.output, what, example), file=stream)
     return 0
 
 
-def write_example_graph(
-    example: Example, output: str | Path, steps: bool = False, **draw_options: object
-) -> str:
-    """Draw a worked example with its neurons named and grouped; returns what was written.
+def written_line(output: str | os.PathLike[str], what: str, example: Example | None = None) -> str:
+    """The one line every command prints after writing a drawing, e.g.
+    ``wrote net.svg (network view of the 2-2-1 example, svg)``.
 
-    An ``.html`` output is the step-by-step page; with ``steps`` and no extension, a directory of
-    step SVGs; anything else one graph after a backward pass (format by extension).
+    ``what`` is what :func:`write_example_graph` returned; ``output`` ``-`` is standard output.
     """
-    output = Path(output)
-    options = {"names": example_parameter_names(example), **draw_options}
-    if output.suffix.lower() in (".html", ".htm"):
-        write_steps_html(example.loss, output, **options)
-        return "step-by-step page"
-    if steps:
+    where = "standard output" if os.fspath(output) == STDOUT else os.fspath(output)
+    of = f" of the {example.name} example" if example is not None else ""
+    description, _, fmt = what.rpartition(", ")
+    if not description:
+        description, fmt = what, ""
+    return f"wrote {where} ({description}{of}{', ' + fmt if fmt else ''})"
+
+
+def write_example_graph(
+    example: Example,
+    output: str | os.PathLike[str],
+    steps: bool = False,
+    *,
+    view: str = "graph",
+    collapse: bool = False,
+    fmt: str | None = None,
+    **draw_options: object,
+) -> str:
+    """Draw a worked example (or lesson) to ``output``; returns what was written, e.g.
+    ``"network view, svg"`` (pass it to :func:`written_line`).
+
+    ``view="graph"``: the computation graph with its neurons named and grouped (``collapse``
+    draws each neuron as one box); an ``.html`` output is the step-by-step page,
+    ``steps`` with no extension a directory of step SVGs. ``view="network"``: the network as
+    textbooks draw it (:func:`example_layout`). The format comes from the extension (.svg,
+    .png, .pdf, .dot) or ``fmt``; ``output="-"`` writes SVG (or ``fmt="dot"``, DOT; or with
+    ``steps``, the HTML page) to standard output. Runs the example's backward pass (once).
+    Bad requests raise ValueError naming the option.
+    """
+    kind = _output_kind(output, steps, fmt)
+    if view not in VIEWS:
+        raise ValueError(f"--view must be one of {', '.join(VIEWS)}; got {view!r}")
+    if view == "network":
+        if kind in ("html", "frames"):
+            raise ValueError(
+                "the step-by-step page shows the computation graph: leave out --view network, "
+                f"or draw the network to {', '.join(FORMATS)}"
+            )
+        if collapse:
+            raise ValueError(
+                "--collapse folds the computation graph's neurons into boxes; the network view "
+                "already draws one circle per unit: leave out --collapse or --view network"
+            )
+        example.loss.backward()
+        drawing = draw(example_layout(example), **draw_options)
+        return _write_drawing(drawing, output, kind, "network view")
+    options = {"names": example_parameter_names(example), "collapse": collapse, **draw_options}
+    if kind == "html":
+        if os.fspath(output) == STDOUT:
+            with tempfile.TemporaryDirectory() as folder:
+                page = write_steps_html(example.loss, Path(folder) / "steps.html", **options)
+                sys.stdout.write(page.read_text(encoding="utf-8"))
+                sys.stdout.flush()
+        else:
+            write_steps_html(example.loss, output, **options)
+        return "step-by-step page, html"
+    if kind == "frames":
         paths = write_step_svgs(example.loss, output, **options)
-        return f"{len(paths)} step SVGs"
+        return f"{len(paths)} step SVGs, svg"
     example.loss.backward()
-    render(example.loss, output, **options)
-    return "graph"
+    return _write_drawing(draw(example.loss, **options), output, kind, "computation graph")
+
+
+def _output_kind(output: object, steps: bool, fmt: str | None) -> str:
+    """What ``-o`` asks for: 'html', 'frames' (a directory) or a drawing format; or ValueError."""
+    if not isinstance(output, (str, os.PathLike)) or not os.fspath(output).strip():
+        raise ValueError("-o needs a file name (or - for standard output); got an empty name")
+    name = os.fspath(output)
+    if fmt is not None and fmt not in DRAWING_FORMATS:
+        raise ValueError(f"--format must be one of {', '.join(DRAWING_FORMATS)}; got {fmt!r}")
+    if steps and fmt is not None:
+        raise ValueError("--steps writes an HTML page (or a folder of SVGs): leave out --format")
+    if name == STDOUT:
+        if steps:
+            return "html"
+        fmt = fmt or "svg"
+        if fmt not in TEXT_FORMATS:
+            raise ValueError(
+                f"-o - writes text to standard output: svg or dot, not {fmt} (a binary "
+                f"format): give a file name ending in .{fmt}"
+            )
+        return fmt
+    if name.endswith(("/", os.sep)):
+        raise ValueError(f"-o needs a file name, not a folder; got {name!r}")
+    suffix = Path(name).suffix.lower()
+    if steps:
+        if suffix in (".html", ".htm"):
+            return "html"
+        if suffix == "":
+            return "frames"
+        raise ValueError(
+            f"--steps writes an .html page (or SVGs into a directory: an -o without extension); "
+            f"got {name!r}"
+        )
+    if suffix in (".html", ".htm"):
+        return "html"
+    if suffix not in FORMATS:
+        output_format(name)  # raises, naming the supported extensions
+    found = FORMATS[suffix] or "dot"  # .dot: the DOT text itself
+    if fmt is not None and fmt != found:
+        raise ValueError(f"--format {fmt} does not match the extension of {name!r}")
+    folder = Path(name).parent
+    if not folder.is_dir():
+        raise ValueError(f"cannot write {name}: the folder {folder} does not exist")
+    return found
+
+
+def _write_drawing(drawing: object, output: object, kind: str, description: str) -> str:
+    if os.fspath(output) == STDOUT:
+        text = drawing.source if kind == "dot" else pipe(drawing.source, kind).decode("utf-8")
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        render(drawing, output)
+    return f"{description}, {kind}"
 
 
 def example_parameter_names(example: Example) -> list[tuple[str, Value]]:

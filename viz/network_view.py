@@ -65,7 +65,7 @@ def draw_network(
         )
     grad_of = grads if grads is not None else (lambda v: v.grad)
     marked = _marked_ids(highlight, layout)
-    builder = _NetworkBuilder(layout, show_grad, number, grad_of, marked)
+    builder = _NetworkBuilder(layout, rankdir, show_grad, number, grad_of, marked)
     g = drawing_class(name="network")
     # Wide layers need more room between the columns, or the many edges loop around them.
     widest = max(len(layer.units) for layer in layout.layers)
@@ -185,12 +185,14 @@ class _NetworkBuilder:
     def __init__(
         self,
         layout: NetworkLayout,
+        rankdir: str,
         show_grad: bool,
         number: Callable[[float], str],
         grad_of: Callable[[Value], float | None],
         marked: frozenset[int],
     ) -> None:
         self.layout = layout
+        self.rankdir = rankdir
         self.show_grad = show_grad
         self.number = number
         self.grad_of = grad_of
@@ -228,9 +230,12 @@ class _NetworkBuilder:
                 for j, unit in enumerate(layer.units):
                     self._add_unit(sub, li, j, unit, li == 0, li == last, shared is None)
                 # Invisible edges along the column, with crossing minimisation kept short
-                # (mclimit), hold the units in their order: unit 0 on top (left for TB).
+                # (mclimit), hold the units in their order: unit 0 on top (on the left for TB
+                # and BT). Which way round they must point was found by trying each rankdir.
                 for j in range(1, len(layer.units)):
-                    sub.edge(_unit_id(li, j), _unit_id(li, j - 1), style="invis")
+                    pair = (_unit_id(li, j), _unit_id(li, j - 1))
+                    sub.edge(*(pair if self.rankdir in ("LR", "RL") else pair[::-1]),
+                             style="invis")
                 if shared is not None:
                     self._add_shared_bias(sub, li, shared)
         for li, layer in enumerate(self.layout.layers[1:], start=1):

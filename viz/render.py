@@ -8,6 +8,7 @@ from pathlib import Path
 import graphviz
 
 from autograd import Value
+from nn.network import NetworkLayout
 from viz.draw import GRAPHVIZ_INSTALL_HINT, draw
 
 # file extension -> Graphviz output format (None: the DOT text, no Graphviz program needed)
@@ -38,12 +39,16 @@ def output_format(path: str | os.PathLike[str]) -> str | None:
 
 
 def render(
-    value: Value | graphviz.Digraph, path: str | os.PathLike[str], **draw_options: object
+    value: Value | NetworkLayout | graphviz.Digraph,
+    path: str | os.PathLike[str],
+    **draw_options: object,
 ) -> Path:
     """Draw ``value``'s graph (see :func:`viz.draw.draw` for the options) and write it to ``path``.
 
     The extension chooses the format: ``.svg``, ``.png``, ``.pdf`` (rendered by Graphviz's `dot`
-    program) or ``.dot`` (the DOT text). ``value`` may also be a Digraph that ``draw`` returned.
+    program) or ``.dot`` (the DOT text). ``value`` may also be a network layout (drawn in the
+    network view; ``view="network", model=mlp`` draws an MLP's) or a Digraph that ``draw``
+    returned.
     If `dot` is missing, the DOT text is written next to ``path`` (same name, ``.dot``) and
     :class:`GraphvizNotFoundError` says how to install Graphviz. Returns the path written.
     """
