@@ -196,3 +196,17 @@ def test_compare_printed_is_the_new_spelling_of_compare_seed(capsys):
     assert "prints no numbers for this example" in out
     _, out, _ = run(capsys, "2-2-1", "--no-compare-printed", "--steps", "0")
     assert "Printed numbers check" not in out
+
+
+def test_training_a_large_lesson_for_long_is_refused_before_any_work(capsys, tmp_path):
+    layer = {"activation": "tanh", "orientation": "[unit][input]",
+             "weights": [[0.1] * 32 for _ in range(32)], "biases": [0.0] * 32}  # fmt: skip
+    spec = {"inputs": [0.1] * 32, "targets": [0.5] * 32, "layers": [layer] * 8,
+            "loss": "squared_error"}  # fmt: skip
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    start = time.perf_counter()
+    code, out, err = run(capsys, str(path), "--steps", "5000")
+    assert code == 2 and out == ""
+    assert "at most 236 steps for this network" in err  # 2_000_000 // (8 * 32 * 33)
+    assert time.perf_counter() - start < 10

@@ -22,6 +22,7 @@ from nn.spec import LessonSpec, parse_spec
 from viz.numbers import format_number
 
 MAX_STEPS = 5000  # more lines of loss than anyone reads; also bounds the run time
+MAX_WORK = 2_000_000  # training steps times weights: about a minute for the largest lesson
 
 SECTION_FORWARD = "Forward pass"
 SECTION_LOSS = "Loss"
@@ -491,6 +492,12 @@ def explain_lesson(
     steps = check_steps(steps)
     if lesson.spec is None:
         raise ValueError(f"lesson {lesson.name!r} has no spec: build it with build_lesson")
+    size = max(len(lesson.parameters), 1)
+    if steps * size > MAX_WORK:
+        raise ValueError(
+            f"--steps {steps} with {size} parameters is more training than a sheet shows; "
+            f"at most {MAX_WORK // size} steps for this network"
+        )
     # The run always goes one update past the first pass: the updated parameters are shown
     # even with steps=0.
     run = iterate_lesson(lesson, max(steps, 1))
