@@ -15,7 +15,8 @@ they disagree. Only :meth:`NumpyMLP.from_value_mlp`, :meth:`NumpyMLP.copy_to` an
 
 **Orientation.** ``W[l]`` has shape (units, inputs), as in the matrix-form derivation and as
 ``MLP.from_weights(..., layout="unit-input")`` takes them. **Batches.** Inside, every sample is
-a column: ``a[0] = X.T`` has shape (nin, batch), ``z[l]``, ``a[l]``, ``delta[l]`` have shape (units, batch).
+a column: ``a[0] = X.T`` has shape (nin, batch), ``z[l]``, ``a[l]``, ``delta[l]`` have shape
+(units, batch).
 The public methods take ``X`` with one sample per row, as the datasets are stored, and
 :meth:`forward` returns one row per sample. For a batch, the loss is the mean over samples, so the
 1/batch factor sits in delta(L), and dJ/db(l) sums delta(l) over the batch columns.
