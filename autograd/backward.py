@@ -54,26 +54,34 @@ def backpropagate(
     put back as it was before the call, and the exception goes on.
     """
     with _PASS_LOCK:
-        # This pass's own zero: a float object no other pass and no user holds. A node whose
-        # grad *is* this object has been reached by this pass (reset to 0.0, as every non-leaf
-        # must be before the chain rule adds into it). An identity test, so it costs no memory
-        # per node, and a mark left behind by an interrupted pass is a plain 0.0 to the next.
-        mark = float("0")
-        leaves: list[Value] = []
-        saved: list[float | None] = []  # the leaves' grads before this pass, in step with leaves
-        try:
-            order = _walk(root, mark, leaves, saved)
-            _chain_rule(root, order, leaves, on_step)
-            # 3. Add each leaf's whole contribution to its old gradient in one step: that is
-            # what makes a second backward() give exactly twice the first, to the last bit.
-            for leaf, old in zip(leaves, saved):
-                if old is not None:
-                    leaf.grad = old + leaf.grad
-            return order
-        except BaseException:
-            for leaf, old in zip(leaves, saved):
-                leaf.grad = old
-            raise
+        # The whole pass is one call inside the lock, so that an exception anywhere in it
+        # (however early) leaves through the with statement, which releases the lock.
+        return _float_pass(root, on_step)
+
+
+def _float_pass(
+    root: Value, on_step: Callable[[Value, Sequence[float]], None] | None
+) -> list[Value]:
+    # This pass's own zero: a float object no other pass and no user holds. A node whose grad
+    # *is* this object has been reached by this pass (reset to 0.0, as every non-leaf must be
+    # before the chain rule adds into it). An identity test, so it costs no memory per node,
+    # and a mark left behind by an interrupted pass is a plain 0.0 to the next.
+    mark = float("0")
+    leaves: list[Value] = []
+    saved: list[float | None] = []  # the leaves' grads before this pass, in step with leaves
+    try:
+        order = _walk(root, mark, leaves, saved)
+        _chain_rule(root, order, leaves, on_step)
+        # 3. Add each leaf's whole contribution to its old gradient in one step: that is what
+        # makes a second backward() give exactly twice the first, to the last bit.
+        for leaf, old in zip(leaves, saved):
+            if old is not None:
+                leaf.grad = old + leaf.grad
+        return order
+    except BaseException:
+        for leaf, old in zip(leaves, saved):
+            leaf.grad = old
+        raise
 
 
 def _walk(root: Value, mark: float, leaves: list[Value], saved: list) -> list[Value]:
@@ -190,7 +198,7 @@ def _warn_non_finite(nodes: Iterable[Value], grads: dict[Value, object] | None =
                     f"backward() passed through a non-finite number at {name} ({where}): "
                     f"data={v.data!r}, grad={g!r}; gradients from here on are not meaningful",
                     NonFiniteWarning,
-                    stacklevel=5,
+                    stacklevel=6,
                 )
                 return
 
@@ -316,24 +324,28 @@ def backward_with_graph(root: Value) -> GradGraphs:
     plus the old ``.grad`` as a constant when it was not zero.
     """
     with _PASS_LOCK:
-        order, grads = _gradients([root], [1.0], create_graph=True)
-        graphs: GradGraphs = {}
-        leaves = [v for v in order if v._op is None]
-        saved = [v.grad for v in leaves]
-        try:
-            for node in order:
-                if node._op is not None:
-                    node.grad = _data(grads.get(node, 0.0))
-            for leaf, old in zip(leaves, saved):
-                g = grads.get(leaf, 0.0)
-                if old:  # neither None nor 0.0: the old gradient is part of the new one
-                    g = g + old
-                leaf.grad = _data(g)
-                graphs[leaf] = _as_value(g)
-            if not all(math.isfinite(v.data) and math.isfinite(v.grad) for v in order):
-                _warn_non_finite(reversed(order))
-            return graphs
-        except BaseException:
-            for leaf, old in zip(leaves, saved):
-                leaf.grad = old
-            raise
+        return _graph_pass(root)  # one call inside the lock, as in backpropagate
+
+
+def _graph_pass(root: Value) -> GradGraphs:
+    order, grads = _gradients([root], [1.0], create_graph=True)
+    graphs: GradGraphs = {}
+    leaves = [v for v in order if v._op is None]
+    saved = [v.grad for v in leaves]
+    try:
+        for node in order:
+            if node._op is not None:
+                node.grad = _data(grads.get(node, 0.0))
+        for leaf, old in zip(leaves, saved):
+            g = grads.get(leaf, 0.0)
+            if old:  # neither None nor 0.0: the old gradient is part of the new one
+                g = g + old
+            leaf.grad = _data(g)
+            graphs[leaf] = _as_value(g)
+        if not all(math.isfinite(v.data) and math.isfinite(v.grad) for v in order):
+            _warn_non_finite(reversed(order))
+        return graphs
+    except BaseException:
+        for leaf, old in zip(leaves, saved):
+            leaf.grad = old
+        raise

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from autograd import ops
 from autograd.grad_mode import GRAD_MODE
-from autograd.ops import ADD, DIV, MUL, SUB, Op
+from autograd.ops import ADD, DIV, MUL, SUB, Op, weighted_sum_op
 
 if TYPE_CHECKING:
     from autograd.backward import GradGraphs
@@ -327,9 +327,9 @@ def weighted_sum(
     for w, x in zip(weights, inputs):  # left to right, the order a chain of * and + nodes uses
         data += w.data * x.data
     if bias is None:
-        return _result(data, ops.weighted_sum_op(len(weights), False), weights + inputs)
+        return _result(data, weighted_sum_op(len(weights), False), weights + inputs)
     bias = bias if type(bias) is Value else _lift(bias, "weighted_sum")
-    op = ops.weighted_sum_op(len(weights), True)
+    op = weighted_sum_op(len(weights), True)
     return _result(data + bias.data, op, weights + inputs + (bias,))
 
 

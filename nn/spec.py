@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from nn.files import FileFormatError, parse_text, read_data
+
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax")
 LOSS_NAMES = ("squared_error", "half_squared_error", "binary_cross_entropy", "cross_entropy")
 UNIT_INPUT = "[unit][input]"
@@ -47,15 +49,14 @@ _SYMBOL = re.compile(r"^[^\s=,]{1,40}$")
 _PRINTED_NUMBER = re.compile(r"^[−-]?\d+(\.\d+)?$")
 
 
-class SpecError(ValueError):
-    """A lesson spec is wrong: says where (``layers[1].weights[0][2]``) and what is wrong."""
+class SpecError(FileFormatError):
+    """A lesson spec is wrong: says where (``layers[1].weights[0][2]``) and what is wrong.
+
+    The same kind of error (a :class:`nn.files.FileFormatError`) as any other file users bring.
+    """
 
     def __init__(self, where: str, problem: str, source: str = "") -> None:
-        self.where = where
-        self.problem = problem
-        self.source = source
-        prefix = f"{source}: " if source else ""
-        super().__init__(f"{prefix}{where}: {problem}" if where else f"{prefix}{problem}")
+        super().__init__(source, where, problem)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -556,56 +557,21 @@ def _check_unique_symbols(c: _Check, spec: LessonSpec) -> None:
 # Reading a spec file
 # ---------------------------------------------------------------------------------------------
 
-MAX_FILE_BYTES = 1_000_000  # a lesson file is a page of numbers; refuse anything far bigger
-
-
-def read_spec_text(text: str, source: str, kind: str) -> LessonSpec:
+def read_spec_text(text: str, source: str, kind: str = "toml") -> LessonSpec:
     """Parse TOML or JSON text (``kind`` "toml" or "json") and check it as a lesson spec."""
-    import json
-
-    try:
-        if kind == "json":
-            data = json.loads(text, parse_constant=_reject_constant)
-        else:
-            import tomllib
-
-            data = tomllib.loads(text)
-    except RecursionError:
-        raise SpecError("", "nested too deeply to be a lesson", source) from None
-    except ValueError as error:  # JSONDecodeError and TOMLDecodeError are ValueErrors
-        raise SpecError("", f"not valid {kind.upper()}: {error}", source) from None
-    return parse_spec(data, source)
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number a lesson can use")
+    return parse_spec(parse_text(text, source, fmt=kind), source)
 
 
 def read_spec_file(path: object) -> LessonSpec:
-    """Read a lesson spec from a ``.toml`` or ``.json`` file; SpecError names the file and field.
+    """Read a lesson spec from a ``.toml`` or ``.json`` file; errors name the file and field.
 
-    The file is untrusted: its size is checked before it is read, and it must be UTF-8 text.
+    The file is untrusted: ``nn.files`` bounds its size and nesting before parsing it.
     """
     import os
 
     source = os.fspath(path)  # type: ignore[arg-type]
-    kind = "json" if source.lower().endswith(".json") else "toml"
-    if not source.lower().endswith((".toml", ".json")):
+    lower = source.lower()
+    if not lower.endswith((".toml", ".json")):
         raise SpecError("", "a lesson file ends in .toml or .json", source)
-    try:
-        size = os.path.getsize(source)
-        if size > MAX_FILE_BYTES:
-            raise SpecError(
-                "", f"is {size} bytes; a lesson file may have at most {MAX_FILE_BYTES}", source
-            )
-        with open(source, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise SpecError("", f"cannot read it: {error.strerror or error}", source) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise SpecError(
-            "", f"is not UTF-8 text (byte {error.start} is {raw[error.start]:#04x})", source
-        ) from None
-    return read_spec_text(text, source, kind)
+    data = read_data(source, fmt="toml" if lower.endswith(".toml") else "json")
+    return parse_spec(data, source)

@@ -19,10 +19,10 @@ import pytest
 
 from tests.test_examples import CLOSED_FORMS, closed_form_2_2_1
 from viz.cli import main
+from viz.explain import explain
 from viz.numbers import format_number
 from viz.quiz import is_close_enough, parse_answer, run_quiz
 from viz.report import write_text
-from viz.sheet import explain
 
 REPO = Path(__file__).resolve().parent.parent
 

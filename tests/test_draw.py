@@ -241,7 +241,9 @@ def test_collapse_draws_each_neuron_as_one_box_with_its_parameters():
         assert f">{short}</td>" in first
     # parameters are inside the boxes, not drawn as records of their own
     order = topological_order(loss)
-    param_ids = {f"v{i}" for i, v in enumerate(order) if v.label.startswith("layers.")}
+    params = {id(p) for p in model.parameters()}
+    param_ids = {f"v{i}" for i, v in enumerate(order) if id(v) in params}
+    assert len(param_ids) == len(params)
     declared = {x.split()[0] for x in source.splitlines() if re.match(r"^\t+v\d+ \[", x)}
     assert declared and not declared & param_ids
     # the boxes are connected: hidden neurons feed the output neuron

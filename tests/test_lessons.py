@@ -15,7 +15,7 @@ import pytest
 
 from nn.lesson import build_lesson, engine_values
 from nn.spec import SpecError, parse_spec
-from viz.sheet import explain
+from viz.explain import explain
 
 
 def sig(v: float) -> float:

@@ -27,6 +27,7 @@ LESSONS = {
     "03_training_an_mlp.ipynb",
     "04_checking_against_numpy.ipynb",
     "05_gradients_of_gradients.ipynb",
+    "06_your_own_lesson.ipynb",
 }
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # IPython colours its tracebacks
 MAX_BYTES = 1_000_000  # committed with outputs, but no megabyte pictures

@@ -304,7 +304,46 @@ def test_an_mlp_model_gets_its_network_view(tmp_path):
     (y,) = model([0.5, -1.0])
     loss = (y - 0.25) ** 2
     page = step_page(loss, lr=0.05, model=model, view="network")
-    assert list(page._views) == ["network", "graph"]  # shown first: the one asked for
+    assert page.views == ["network", "graph"]  # shown first: the one asked for
     assert page.part_counts()["update"] == 9  # 2*2 + 2 + 2 + 1 parameters
     with pytest.raises(ValueError, match="network view needs layout= or an nn.MLP"):
         step_page(Value(2.0, "a") * 3.0, view="network")
+    with pytest.raises(ValueError, match="view must be 'graph' or 'network'; got 'net'"):
+        step_page(loss, view="net")
+
+
+def test_in_jupyter_the_same_stepper_shows_inline(example):
+    page = page_of(example)
+    first, second = page._repr_html_(), page._repr_html_()
+    for fragment in (first, second):
+        assert fragment.startswith('<div class="sg-stepper"') and "<html" not in fragment
+        uid = re.match(r'<div class="sg-stepper" id="([\w-]+)"', fragment).group(1)
+        # the script starts the stepper of its own output, never another page's
+        assert f'window.stepgradStepper(document.getElementById("{uid}"))' in fragment
+        assert "<style>" in fragment and "sg-data" in fragment  # nothing left to fetch
+    assert re.search(r'id="([\w-]+)"', first).group(1) != re.search(r'id="([\w-]+)"', second).group(
+        1
+    )
+    assert repr(page) == (
+        "<StepPage 'loss, step by step: forward pass, backward pass, update': "
+        f"{FORWARD + LOSS + BACKWARD + UPDATE} steps "
+        f"({FORWARD} forward, {LOSS} loss, {BACKWARD} backward, {UPDATE} update)>"
+    )
+
+
+def test_hostile_labels_stay_text_everywhere_on_the_page():
+    a = Value(1.5, "</script><img src=x onerror=alert(1)>")
+    b = Value(2.0, "C:\\Nodes\\Graph\\Edge")
+    out = a * b
+    out.label = '"quoted" & {braces} | <b>bold</b>'
+    page_html = step_page(out).html()
+    parser = _PageParser()
+    parser.feed(page_html)
+    assert "img" not in parser.tags and "b" not in parser.tags and parser.urls == []
+    data, svg = page_parts(page_html)  # the data is still one JSON document, the SVG well formed
+    assert data["steps"][0]["f"].splitlines()[0] == (
+        '"quoted" & {braces} | <b>bold</b> = (</script><img src=x onerror=alert(1)>) * '
+        "(C:\\Nodes\\Graph\\Edge)"
+    )
+    texts = [t.text for t in svg.iter(f"{SVG}text")]
+    assert "C:\\Nodes\\Graph\\Edge" in texts and '"quoted" & {braces} | <b>bold</b>' in texts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -62,9 +63,17 @@ def browser(tmp_path_factory):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     profile = tmp_path_factory.mktemp("chromium-profile")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)
     # the performance log holds the DevTools Network events: every request the page makes
     options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
@@ -295,3 +304,60 @@ def test_the_page_makes_no_network_request(browser, pages):
     assert requests and set(requests) <= {"about:blank", pages["plain"]}, requests
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []  # no script error, nothing refused by the page's security policy
+
+
+def test_two_inline_steppers_in_one_notebook_page_step_on_their_own(browser, example, tmp_path):
+    # what Jupyter does with _repr_html_: the fragments go into one page, one after the other
+    first = step_page(example.loss, names=example_parameter_names(example))
+    second = step_page(example.loss, lr=0.1, names=example_parameter_names(example))
+    path = tmp_path / "notebook.html"
+    path.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+        f"<div class='output'>{first._repr_html_()}</div>"
+        f"<div class='output'>{second._repr_html_()}</div></body></html>",
+        encoding="utf-8",
+    )
+    open_page(browser, path.resolve().as_uri(), DESKTOP)
+    counters = browser.find_elements(By.CSS_SELECTOR, ".sg-counter")
+    assert [c.text for c in counters] == [f"step 1 of {TOTAL - UPDATE}", f"step 1 of {TOTAL}"]
+    steppers = browser.find_elements(By.CSS_SELECTOR, ".sg-stepper")
+    steppers[1].find_element(By.CSS_SELECTOR, ".sg-next").click()
+    steppers[1].send_keys(Keys.ARROW_RIGHT)  # keys go to the stepper that has the focus
+    assert [c.text for c in counters] == [f"step 1 of {TOTAL - UPDATE}", f"step 3 of {TOTAL}"]
+    assert browser.execute_script("return location.hash") == ""  # a notebook's address stays
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+
+
+def test_on_a_phone_two_fingers_pinch_to_zoom_and_one_drags(browser, pages):
+    open_page(browser, pages["plain"], PHONE)
+    browser.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True})
+
+    def touch(kind, points):
+        browser.execute_cdp_cmd(
+            "Input.dispatchTouchEvent",
+            {
+                "type": kind,
+                "touchPoints": [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)],
+            },
+        )
+
+    def scale_and_shift():
+        transform = browser.execute_script(WHERE)["transform"]
+        numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", transform)]
+        return numbers[2], numbers[0], numbers[1]  # scale, x, y
+
+    before = scale_and_shift()
+    touch("touchStart", [(150, 400), (250, 400)])
+    for k in range(1, 6):  # the fingers move apart: 100 px -> 200 px
+        touch("touchMove", [(150 - 10 * k, 400), (250 + 10 * k, 400)])
+    touch("touchEnd", [])
+    pinched = scale_and_shift()
+    assert pinched[0] == pytest.approx(2 * before[0], abs=0.01)
+    touch("touchStart", [(200, 400)])
+    touch("touchMove", [(150, 420)])
+    touch("touchEnd", [])
+    assert scale_and_shift() == pytest.approx(
+        (pinched[0], pinched[1] - 50, pinched[2] + 20), abs=0.01
+    )
+    browser.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})

@@ -1,4 +1,4 @@
-"""The `stepgrad` command line: `stepgrad example ...` and `stepgrad graph ...`."""
+"""The `stepgrad` command line: `stepgrad example`, `stepgrad trace` and `stepgrad graph`."""
 
 from __future__ import annotations
 
@@ -74,13 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="further training iterations whose loss is shown (default: 5)",
     )
     example.add_argument(
+        "--compare-printed",
         "--compare-seed",
+        dest="compare_seed",
         action="store_true",
         default=None,
         help="show the numbers the source printed beside the true ones (on by default when it "
         "printed some)",
     )
     example.add_argument(
+        "--no-compare-printed",
         "--no-compare-seed",
         dest="compare_seed",
         action="store_false",
@@ -113,6 +116,37 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("graph", "network"),
         default=None,
         help="--graph: the computation graph (default) or the network of units and weights",
+    )
+
+    trace = commands.add_parser(
+        "trace",
+        help="step through your own expression: every node, every chain-rule step, every gradient",
+        description="Parse a formula (numbers, names, + - * / **, and the engine's functions "
+        "tanh sigmoid relu leaky_relu exp log sqrt softplus abs), build its graph for the "
+        "given values, and show every node's value and every chain-rule step.",
+    )
+    trace.add_argument("expression", help='the formula, e.g. "tanh(x1*w1 + x2*w2 + b)"')
+    trace.add_argument(
+        "values", nargs="*", metavar="NAME=VALUE", help="a value for every name, e.g. x1=2"
+    )
+    trace.add_argument("--format", default="text", choices=FORMATS, help="output format")
+    trace.add_argument(
+        "--quiz", action="store_true", help="ask for each value and gradient in turn"
+    )
+    trace.add_argument(
+        "--tolerance",
+        type=_positive_float,
+        default=None,
+        help="quiz: how far off an answer may be and still count (default: 0.005 relative)",
+    )
+    trace.add_argument(
+        "--graph",
+        metavar="FILE",
+        default=None,
+        help="also draw the graph (.svg, .png, .pdf, .dot, or .html for the step-by-step page)",
+    )
+    trace.add_argument(
+        "--collapse", action="store_true", help="--graph: draw each neuron as one box"
     )
 
     graph = commands.add_parser(
@@ -177,6 +211,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from viz.example_command import run_example_command
 
             return run_example_command(args)
+        if args.command == "trace":
+            from viz.trace_command import run_trace_command
+
+            return run_trace_command(args)
         from viz.graph_command import run_graph_command
 
         return run_graph_command(args)

@@ -126,13 +126,26 @@ def run_example_command(args: object) -> int:
         raise ValueError("--tolerance only applies to --quiz")
     if graph is not None:
         _check_graph_path(graph)
+        if view == "network" and graph.lower().endswith((".html", ".htm")):
+            raise ValueError(
+                "the step-by-step page shows the computation graph: leave out --view network, "
+                "or draw the network to .svg, .png, .pdf or .dot"
+            )
+        if view == "network" and draw_options.get("collapse"):
+            raise ValueError(
+                "--collapse folds the computation graph's neurons into boxes; the network view "
+                "already draws one circle per unit: leave out --collapse or --view network"
+            )
+    elif draw_options:
+        raise ValueError("--collapse and --view apply to --graph: add --graph FILE")
 
     lesson = as_lesson(name, lr=lr)
     explanation = explain_lesson(lesson, steps=steps, compare_seed=compare_seed)
     if quiz:
         from viz.quiz import run_quiz
 
-        run_quiz(explanation, tolerance=tolerance)
+        if run_quiz(explanation, tolerance=tolerance).interrupted:
+            return 130  # Ctrl-C, as shells report it; the score was printed
     else:
         write_text(sys.stdout, RENDERERS[output_format](explanation))
     if graph is not None:

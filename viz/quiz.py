@@ -91,7 +91,8 @@ def _say(out: TextIO, text: str = "", end: str = "\n") -> None:
 
 def _intro(explanation: Explanation, tolerance: float, total: int, out: TextIO) -> None:
     ex = explanation.example
-    _say(out, f"Quiz: worked example {ex.name}: {ex.title}")
+    what = "expression" if ex.name == "expression" else f"worked example {ex.name}"
+    _say(out, f"Quiz: {what}: {ex.title}")
     for note in explanation.notes:
         _say(out, f"  {note}")
     _say(out, "Given:")
@@ -229,21 +230,4 @@ def _run(
             _say(out, f"  {MARK_WRONG} wrong: you said {format_number(answer)}.")
         _say(out, f"  {q.line()}")
         if q.seed is not None:
-            _say(out, f"  {seed_mark(q.seed, explanation.loss_symbol)}")
-
-
-def quiz(
-    what: object,
-    tolerance: float | None = None,
-    stdin: TextIO | None = None,
-    stdout: TextIO | None = None,
-) -> QuizResult:
-    """Quiz yourself on a lesson from Python: a built-in name, a lesson file, a spec dict, a
-    Lesson, an Explanation, or any output Value whose nodes you labelled.
-
-    Asks on ``stdin`` (default: the process's) and returns the :class:`QuizResult`.
-    """
-    from viz.sheet import explain
-
-    explanation = what if isinstance(what, Explanation) else explain(what, steps=0)
-    return run_quiz(explanation, tolerance=tolerance, stdin=stdin, stdout=stdout)
+            _say(out, f"  {seed_mark(q.seed, explanation.loss_symbol, q.formula)}")

@@ -31,12 +31,12 @@ def _label(c: Comparison, loss_symbol: str) -> str:
     return symbol(c.name, loss_symbol) + (f" after {c.after} {plural}" if c.after else "")
 
 
-def _what(c: Comparison, loss_symbol: str) -> str:
-    """What the source wrote to get the number, or else the quantity's symbol."""
-    return c.text or symbol(c.name, loss_symbol)
+def _what(c: Comparison, loss_symbol: str, formula: str = "") -> str:
+    """What the source wrote to get the number, or else our formula, or the quantity's symbol."""
+    return c.text or formula or symbol(c.name, loss_symbol)
 
 
-def seed_mark(c: Comparison, loss_symbol: str = "L") -> str:
+def seed_mark(c: Comparison, loss_symbol: str = "L", formula: str = "") -> str:
     """One line: the seed's printed number, a ✓/✗ mark, the kind of mismatch and why."""
     printed = _seed_number(c.printed)
     if c.kind == MATCH:
@@ -44,19 +44,21 @@ def seed_mark(c: Comparison, loss_symbol: str = "L") -> str:
     given = format_number(c.given)
     cut = f", cut off to {printed} instead of rounded" if c.cut_off else ""
     if c.kind == WRONG_ARITHMETIC:
-        why = f"{_what(c, loss_symbol)} = {given}, even with the source's own numbers"
+        why = f"{_what(c, loss_symbol, formula)} = {given}, even with the source's own numbers"
     elif c.kind == INHERITS:
         own = ", ".join(
             f"{symbol(n, loss_symbol)} = {_seed_number(p)}"
             for n, p in zip(c.inherited_from, c.inherited_printed)
         )
-        why = f"right given the source's own {own}: {_what(c, loss_symbol)} = {given}{cut}"
+        why = f"right given the source's own {own}: {_what(c, loss_symbol, formula)} = {given}{cut}"
     else:
         why = f"the true value is {format_number(c.true_value)}{cut}"
     return f"{MARK_WRONG} printed {printed} ({c.kind}): {why}"
 
 
-def seed_summary(comparisons: list[Comparison], loss_symbol: str = "L") -> list[str]:
+def seed_summary(
+    comparisons: list[Comparison], loss_symbol: str = "L", formulas: dict[str, str] | None = None
+) -> list[str]:
     """Where the seed's first error enters, and which later numbers only inherit it."""
 
     def names(kind: str) -> str:
@@ -68,9 +70,10 @@ def seed_summary(comparisons: list[Comparison], loss_symbol: str = "L") -> list[
     if first is None:
         lines.append("Every printed number follows from the source's own earlier numbers.")
     else:
+        what = _what(first, loss_symbol, (formulas or {}).get(first.name, ""))
         lines.append(
             f"The first error enters at {symbol(first.name, loss_symbol)}: the source prints "
-            f"{_seed_number(first.printed)} for {_what(first, loss_symbol)}, which is "
+            f"{_seed_number(first.printed)} for {what}, which is "
             f"{format_number(first.given)}. Every later number is built on it."
         )
     lines += [
@@ -98,7 +101,8 @@ def _seed_note(explanation: Explanation) -> list[str]:
         f"{seed_mark(c, explanation.loss_symbol)}"
         for c in explanation.later_comparisons
     ]
-    return later + seed_summary(explanation.seed_comparisons, explanation.loss_symbol)
+    formulas = {q.name: q.formula for q in explanation.quantities}
+    return later + seed_summary(explanation.seed_comparisons, explanation.loss_symbol, formulas)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,7 +117,8 @@ def given_lines(explanation: Explanation) -> list[str]:
         ", ".join(f"{name} = {format_number(given[name])}" for name in group)
         for group in explanation.given_groups
     ]
-    lines.append(f"η = {format_number(explanation.given['lr'])} (learning rate)")
+    if "lr" in given:
+        lines.append(f"η = {format_number(given['lr'])} (learning rate)")
     return lines
 
 
@@ -145,7 +150,7 @@ def render_text(explanation: Explanation) -> str:
         for q in quantities:
             out.append(f"  {q.line()}")
             if q.seed is not None:
-                out.append(f"      {seed_mark(q.seed, explanation.loss_symbol)}")
+                out.append(f"      {seed_mark(q.seed, explanation.loss_symbol, q.formula)}")
     if explanation.training:
         out += ["", _training_heading(explanation)]
         out += [f"  {q.line()}" for q in explanation.training]
@@ -171,7 +176,8 @@ def _markdown_table(quantities: list[Quantity], with_seed: bool, loss_symbol: st
         cells = (name, q.formula, q.filled, format_number(q.value))
         row = "| " + " | ".join(_cell(c) for c in cells) + " |"
         if with_seed:
-            row += f" {_cell(seed_mark(q.seed, loss_symbol)) if q.seed else ''} |"
+            mark = seed_mark(q.seed, loss_symbol, q.formula) if q.seed else ""
+            row += f" {_cell(mark)} |"
         rows.append(row)
     return rows
 
@@ -213,7 +219,11 @@ def to_json_data(explanation: Explanation) -> dict[str, object]:
         if comparisons is None
         else {
             "first_error": first.name if first else None,
-            "summary": seed_summary(comparisons, explanation.loss_symbol),
+            "summary": seed_summary(
+                comparisons,
+                explanation.loss_symbol,
+                {q.name: q.formula for q in explanation.quantities},
+            ),
             **({"after_training": [
                 {"name": c.name, "after": c.after, "printed": c.printed, "value": c.true_value,
                  "kind": c.kind}

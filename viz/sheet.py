@@ -22,6 +22,7 @@ from nn.spec import LessonSpec, parse_spec
 from viz.numbers import format_number
 
 MAX_STEPS = 5000  # more lines of loss than anyone reads; also bounds the run time
+MAX_WORK = 2_000_000  # training steps times weights: about a minute for the largest lesson
 
 SECTION_FORWARD = "Forward pass"
 SECTION_LOSS = "Loss"
@@ -472,7 +473,7 @@ def _given_groups(lesson: Lesson) -> list[list[str]]:
     return groups
 
 
-def _check_steps(steps: object) -> int:
+def check_steps(steps: object) -> int:
     if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be a whole number from 0 to {MAX_STEPS}, got {steps!r}")
     return steps
@@ -488,9 +489,15 @@ def explain_lesson(
     MAX_STEPS). ``compare_seed``: show the numbers the source printed beside the true ones
     (default: on when the lesson lists some).
     """
-    steps = _check_steps(steps)
+    steps = check_steps(steps)
     if lesson.spec is None:
         raise ValueError(f"lesson {lesson.name!r} has no spec: build it with build_lesson")
+    size = max(len(lesson.parameters), 1)
+    if steps * size > MAX_WORK:
+        raise ValueError(
+            f"--steps {steps} with {size} parameters is more training than a sheet shows; "
+            f"at most {MAX_WORK // size} steps for this network"
+        )
     # The run always goes one update past the first pass: the updated parameters are shown
     # even with steps=0.
     run = iterate_lesson(lesson, max(steps, 1))
@@ -591,23 +598,3 @@ def as_lesson(what: object, lr: float | None = None) -> Lesson:
         f"explain() takes a built-in name, a lesson file, a spec dict, a Lesson or a Value; "
         f"got {type(what).__name__}"
     )
-
-
-def explain(
-    what: object, lr: float | None = None, steps: int = 5, compare_seed: bool | None = None
-) -> Explanation:
-    """The sheet of a lesson: every number with the formula that made it.
-
-    ``what``: a built-in name (``"2-2-1"``, ``"1-1-1"``, ``"softmax"``), a path to a ``.toml``
-    or ``.json`` lesson file, a spec dict, or a :class:`nn.lesson.Lesson`. (For any output
-    ``Value`` whose nodes you labelled, see :func:`viz.trace_command.explain_value`.)
-    ``steps``: how many further training iterations' losses to list (0 to MAX_STEPS).
-    ``compare_seed``: show the numbers the source printed beside the true ones (default: on
-    when the lesson lists some).
-    """
-    if isinstance(what, Value):
-        from viz.trace_command import explain_value
-
-        return explain_value(what)  # type: ignore[return-value]
-    _check_steps(steps)
-    return explain_lesson(as_lesson(what, lr=lr), steps=steps, compare_seed=compare_seed)

@@ -95,8 +95,9 @@
                top: top + MARGIN / 2, bottom: box.bottom - MARGIN };
     }
 
-    // Bring the current element fully into view: zoom out if it is too big, then move the
-    // picture (when it is already in view, nothing moves).
+    // Bring the current element fully into view, with its operands and arrows when they fit
+    // too: zoom out if the element alone is too big, then move the picture (when what is to
+    // be seen is already in view, nothing moves).
     function reveal(v) {
       var el = focusOf(v);
       if (!el || v.el.hidden) { return; }
@@ -107,12 +108,32 @@
         zoomAt(v, v.s * Math.min(fw, fh) * 0.98, r.left + r.width / 2, r.top + r.height / 2);
         r = el.getBoundingClientRect();
       }
+      var target = withOperands(v, r);
+      if (target.right - target.left > w.right - w.left ||
+          target.bottom - target.top > w.bottom - w.top) {
+        target = r;
+      }
       // partly visible: move just enough (the picture stays where the reader knows it);
       // out of sight: centre it, which also shows what comes next around it
       var seen = r.right > w.left && r.left < w.right && r.bottom > w.top && r.top < w.bottom;
-      v.x += shift(r.left, r.right, w.left, w.right, seen);
-      v.y += shift(r.top, r.bottom, w.top, w.bottom, seen);
+      v.x += shift(target.left, target.right, w.left, w.right, seen);
+      v.y += shift(target.top, target.bottom, w.top, w.bottom, seen);
       apply(v);
+    }
+
+    function withOperands(v, r) {
+      var m = steps[current].v[v.name];
+      var box = { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+      (m.o || []).concat(m.p || []).forEach(function (n) {
+        each(v.named[n] || [], function (el) {
+          var e = el.getBoundingClientRect();
+          box.left = Math.min(box.left, e.left);
+          box.right = Math.max(box.right, e.right);
+          box.top = Math.min(box.top, e.top);
+          box.bottom = Math.max(box.bottom, e.bottom);
+        });
+      });
+      return box;
     }
 
     function shift(lo, hi, roomLo, roomHi, nearest) {
@@ -192,7 +213,7 @@
 
     function scrollListTo(button) {
       // scroll only the list, never the page around it (a notebook must not jump)
-      var list = button.parentNode.parentNode;
+      var list = button.parentNode;
       var top = button.offsetTop;   // the list is positioned: offsets are within it
       if (top < list.scrollTop || top + button.offsetHeight > list.scrollTop + list.clientHeight) {
         list.scrollTop = top - list.clientHeight / 3;
@@ -210,7 +231,7 @@
       if (!view.placed) { view.placed = true; fit(view); } else { reveal(view); }
     }
 
-    // 4. Controls: buttons, keys, wheel, drag.
+    // 4. Controls: buttons, keys, wheel, drag, pinch.
     prev.addEventListener("click", function () { show(current - 1); });
     next.addEventListener("click", function () { show(current + 1); });
     each(listButtons, function (b, i) { b.addEventListener("click", function () { show(i); }); });
@@ -285,20 +306,50 @@
         var unit = event.deltaMode === 1 ? 16 : event.deltaMode === 2 ? 400 : 1;
         zoomAt(v, v.s * Math.exp(-event.deltaY * unit * 0.0015), event.clientX, event.clientY);
       }, { passive: false });
+      // One pointer drags the picture; two (fingers on a phone) pinch to zoom.
+      var pointers = {};
       var drag = null;
+      var pinch = null;
+      function spread() {
+        var p = Object.keys(pointers).map(function (id) { return pointers[id]; });
+        return { d: Math.hypot(p[0].x - p[1].x, p[0].y - p[1].y) || 1,
+                 x: (p[0].x + p[1].x) / 2, y: (p[0].y + p[1].y) / 2 };
+      }
       v.el.addEventListener("pointerdown", function (event) {
         if (event.button !== 0) { return; }
-        drag = { x: event.clientX, y: event.clientY, vx: v.x, vy: v.y, id: event.pointerId };
+        pointers[event.pointerId] = { x: event.clientX, y: event.clientY };
         v.el.setPointerCapture(event.pointerId);
-        v.el.classList.add("sg-dragging");
+        var count = Object.keys(pointers).length;
+        if (count === 1) {
+          drag = { x: event.clientX, y: event.clientY, vx: v.x, vy: v.y };
+          v.el.classList.add("sg-dragging");
+        } else if (count === 2) {
+          drag = null;
+          pinch = spread();
+        }
       });
       v.el.addEventListener("pointermove", function (event) {
-        if (!drag || event.pointerId !== drag.id) { return; }
-        v.x = drag.vx + event.clientX - drag.x;
-        v.y = drag.vy + event.clientY - drag.y;
-        apply(v);
+        if (!pointers[event.pointerId]) { return; }
+        pointers[event.pointerId] = { x: event.clientX, y: event.clientY };
+        if (pinch && Object.keys(pointers).length === 2) {
+          var now = spread();
+          zoomAt(v, v.s * now.d / pinch.d, now.x, now.y);
+          v.x += now.x - pinch.x;
+          v.y += now.y - pinch.y;
+          apply(v);
+          pinch = now;
+        } else if (drag) {
+          v.x = drag.vx + event.clientX - drag.x;
+          v.y = drag.vy + event.clientY - drag.y;
+          apply(v);
+        }
       });
-      function stop() { drag = null; v.el.classList.remove("sg-dragging"); }
+      function stop(event) {
+        delete pointers[event.pointerId];
+        pinch = null;
+        drag = null;
+        v.el.classList.remove("sg-dragging");
+      }
       v.el.addEventListener("pointerup", stop);
       v.el.addEventListener("pointercancel", stop);
     });

@@ -272,6 +272,11 @@ class StepPage:
         counts = ", ".join(f"{n} {part}" for part, n in self.part_counts().items())
         return f"<StepPage {self.title!r}: {len(self.steps)} steps ({counts})>"
 
+    @property
+    def views(self) -> list[str]:
+        """The pictures on the page, the one shown first first: "graph" and maybe "network"."""
+        return list(self._views)
+
     def part_counts(self) -> dict[str, int]:
         """How many steps each part has, in page order (parts without steps are left out)."""
         counts: dict[str, int] = {}
@@ -357,11 +362,9 @@ class StepPage:
         items = []
         for k, step in enumerate(self.steps):
             if k == 0 or step.part != self.steps[k - 1].part:
-                items.append(f'<li class="sg-part-head">{_PART_TITLES[step.part]}</li>')
+                items.append(f'<div class="sg-part-head">{_PART_TITLES[step.part]}</div>')
             current = ' aria-current="step"' if k == 0 else ""
-            items.append(
-                f'<li><button type="button"{current}>{html.escape(step.caption)}</button></li>'
-            )
+            items.append(f'<button type="button"{current}>{html.escape(step.caption)}</button>')
         legend = "".join(
             f'<span style="background:{color}">{role}</span>' for role, color in ROLE_COLORS.items()
         )
@@ -383,7 +386,7 @@ class StepPage:
 </header>
 <div class="sg-main">
 {views}
-<ol class="sg-list">{"".join(items)}</ol>
+<div class="sg-list">{"".join(items)}</div>
 </div>
 <div class="sg-row sg-bar">
 <button type="button" class="sg-prev" disabled>&larr; previous</button>
@@ -441,6 +444,8 @@ def step_page(
     if not isinstance(value, Value):
         raise TypeError(f"need the output Value or a BackwardTrace, got {type(root).__name__}")
     lr = _check_lr(lr)
+    if view not in ("graph", "network"):
+        raise ValueError(f"view must be 'graph' or 'network'; got {view!r}")
     # Drawing the complete graph first checks the options and the size before any tracing.
     draw(value, **draw_options)
     if value.is_leaf:
@@ -469,14 +474,12 @@ def step_page(
         )
     }
     if network_layout is not None:
-        network = _NetworkPicture(network_layout, graph, precision)
-        svg = network.svg({id(v): g for v, g in grads.items()}, draw_options)
+        final = {id(v): g for v, g in grads.items()}
+        network = _NetworkPicture(network_layout, graph, final, precision)
+        svg = network.svg(draw_options)
         views["network"] = ("Network", svg, [network.marks(step) for step in steps])
     if view not in views:
-        raise ValueError(
-            f"view must be one of {', '.join(map(repr, views))} for this graph; got {view!r}"
-            + ("" if network_layout else " (the network view needs layout= or an nn.MLP model=)")
-        )
+        raise ValueError("view='network': the network view needs layout= or an nn.MLP as model=")
     views = {view: views[view], **views}  # the first view is the one shown first
     if title is None:
         name = _name(value)
@@ -808,9 +811,12 @@ class _NetworkPicture:
     before, the weight's edge) as operands.
     """
 
-    def __init__(self, layout: NetworkLayout, graph: _Graph, precision: int) -> None:
+    def __init__(
+        self, layout: NetworkLayout, graph: _Graph, final: dict[int, float], precision: int
+    ) -> None:
         self.layout = layout
         self.graph = graph
+        self.final = final  # id(node) -> its gradient at the end of the backward pass
         self.precision = precision
         self.rows = _network_rows(layout)  # element -> the (Value, "d"/"g") it writes, in order
         self.owner: dict[int, str] = {}  # id(node) -> the element that stands for it
@@ -835,16 +841,15 @@ class _NetworkPicture:
         operands = list(dict.fromkeys(o for o in operands if o is not None and o != current))
         return {"c": current, "o": operands, "p": []}
 
-    def svg(self, final: dict[int, float], draw_options: dict) -> str:
+    def svg(self, draw_options: dict) -> str:
         """One Graphviz run, with every gradient known so that the δ and grad lines are drawn."""
         options = {
             k: draw_options[k] for k in ("rankdir", "show_grad", "precision") if k in draw_options
         }
-        grads = {v: final.get(id(v), 0.0) for v in self.graph.order}
+        grads = {v: self.final.get(id(v), 0.0) for v in self.graph.order}
         source = draw(
             self.graph.root, view="network", layout=self.layout, grads=grads, **options
         ).source
-        self.final = final
         output = pipe(source, "svg").decode("utf-8")
         return _prepare_svg(output, self._name_texts)
 
