@@ -186,8 +186,13 @@ def _local_floats(node: Value) -> tuple[tuple[Value, ...], Sequence[float]]:
     return a, op.local(node.data, *[p.data for p in a])
 
 
-def _warn_non_finite(nodes: Iterable[Value], grads: dict[Value, object] | None = None) -> None:
-    """Find the first node (or parent of one) with a non-finite data or grad and warn about it."""
+def _warn_non_finite(
+    nodes: Iterable[Value], grads: dict[Value, object] | None = None, stacklevel: int = 6
+) -> None:
+    """Find the first node (or parent of one) with a non-finite data or grad and warn about it.
+
+    ``stacklevel`` counts the frames from here to the user's call, so the warning points there.
+    """
     for node in nodes:
         for v in (node, *_parents(node)):
             g = v.grad if grads is None else _data(grads.get(v, 0.0))
@@ -198,7 +203,7 @@ def _warn_non_finite(nodes: Iterable[Value], grads: dict[Value, object] | None =
                     f"backward() passed through a non-finite number at {name} ({where}): "
                     f"data={v.data!r}, grad={g!r}; gradients from here on are not meaningful",
                     NonFiniteWarning,
-                    stacklevel=6,
+                    stacklevel=stacklevel,
                 )
                 return
 
@@ -311,7 +316,7 @@ def grad(
     if not all(math.isfinite(_data(g)) for g in grads.values()) or not all(
         math.isfinite(v.data) for v in order
     ):
-        _warn_non_finite(order, grads)
+        _warn_non_finite(order, grads, stacklevel=3)
     return tuple(result)
 
 
@@ -343,7 +348,7 @@ def _graph_pass(root: Value) -> GradGraphs:
             leaf.grad = _data(g)
             graphs[leaf] = _as_value(g)
         if not all(math.isfinite(v.data) and math.isfinite(v.grad) for v in order):
-            _warn_non_finite(reversed(order))
+            _warn_non_finite(reversed(order), stacklevel=5)
         return graphs
     except BaseException:
         for leaf, old in zip(leaves, saved):
