@@ -15,8 +15,8 @@ sample.
 name                                per-sample loss                                  over outputs
 ==================================  ===============================================  ===========
 ``mse``                             (y - t)^2                                        mean
-``squared_error``                   (t - y)^2 (the seed's form)                      sum
-``half_squared_error``              1/2 (y - t)^2 (the seed's form; dL/dy = y - t)   sum
+``squared_error``                   (t - y)^2 (the case study's form)                sum
+``half_squared_error``              1/2 (y - t)^2 (so that dL/dy = y - t)            sum
 ``binary_cross_entropy``            -(t log p + (1 - t) log(1 - p)), p probability    mean
 ``binary_cross_entropy_with_logits`` softplus(z) - t z  (the same, with p = sigmoid(z)) mean
 ``cross_entropy``                   -log p[label], p probabilities (softmax output)  (one term)
@@ -170,12 +170,12 @@ def mse(outputs: Any, targets: Any) -> Value:
 
 
 def squared_error(outputs: Any, targets: Any) -> Value:
-    """The seed's ``(t - y)^2``: summed over outputs, averaged over a batch."""
+    """The case study's ``(t - y)^2``: summed over outputs, averaged over a batch."""
     return _elementwise(outputs, targets, "squared_error", lambda y, t, w: (t - y) ** 2, _total)
 
 
 def half_squared_error(outputs: Any, targets: Any) -> Value:
-    """The seed's ``1/2 (y - t)^2`` (so dL/dy = y - t): summed over outputs, batch mean."""
+    """The walkthrough's ``1/2 (y - t)^2`` (so dL/dy = y - t): summed over outputs, batch mean."""
     return _elementwise(
         outputs, targets, "half_squared_error", lambda y, t, w: 0.5 * (y - t) ** 2, _total
     )
@@ -265,7 +265,7 @@ def softmax_cross_entropy(outputs: Any, targets: Any) -> Value:
 
     ``log(sum_i exp(z_i)) - z[label]`` with the log-sum-exp shifted by m = max z (a constant):
     ``log(sum_i exp(z_i - m)) + m``, so exp() never overflows. Its gradient with respect to the
-    logits is ``softmax(z) - onehot(label)`` (seed 003's delta = y_hat - y).
+    logits is ``softmax(z) - onehot(label)`` (the matrix-form derivation's delta = y_hat - y).
     """
 
     def term(z: list[Value], label: int, where: str) -> Value:

@@ -1,7 +1,8 @@
-"""An independent NumPy MLP in matrix form (seed 003's equations) to check the Value engine.
+"""An independent NumPy MLP in matrix form (the derivation's equations) to check the Value engine.
 
 Nothing here uses the Value engine, ``nn.losses`` or ``nn.optim``: the forward pass, every loss,
-every derivative and the optimizers are written again with arrays, straight from seed 003::
+every derivative and the optimizers are written again with arrays, straight from the matrix-form
+derivation::
 
     z(l) = W(l) a(l-1) + b(l)            a(l) = sigma(z(l))              a(0) = x
     delta(L) = dJ/dz(L)                  (softmax + cross-entropy: delta(L) = y_hat - y)
@@ -12,18 +13,18 @@ so when the two implementations agree to ~1e-12, both are right; when the engine
 they disagree. Only :meth:`NumpyMLP.from_value_mlp`, :meth:`NumpyMLP.copy_to` and
 :meth:`NumpyMLP.to_value_mlp` touch a Value MLP, and they only copy numbers.
 
-**Orientation.** ``W[l]`` has shape (units, inputs), as in seed 003 (the transpose of the
-[input][output] tables ``MLP.from_weights`` takes). **Batches.** Inside, every sample is a column:
-``a[0] = X.T`` has shape (nin, batch), ``z[l]``, ``a[l]``, ``delta[l]`` have shape (units, batch).
+**Orientation.** ``W[l]`` has shape (units, inputs), as in the matrix-form derivation and as
+``MLP.from_weights(..., layout="unit-input")`` takes them. **Batches.** Inside, every sample is
+a column: ``a[0] = X.T`` has shape (nin, batch), ``z[l]``, ``a[l]``, ``delta[l]`` have shape (units, batch).
 The public methods take ``X`` with one sample per row, as the datasets are stored, and
 :meth:`forward` returns one row per sample. For a batch, the loss is the mean over samples, so the
 1/batch factor sits in delta(L), and dJ/db(l) sums delta(l) over the batch columns.
 
 **Indexing.** ``W``, ``b``, ``z``, ``a``, ``delta``, ``dW``, ``db`` are lists indexed by the layer
-number l = 1..L as in the seed; index 0 holds None, except ``a[0]``, the input.
+number l = 1..L as in the derivation; index 0 holds None, except ``a[0]``, the input.
 """
 
-# ruff: noqa: E741, N803, N806 - names follow seed 003: W, X, L layers, l the layer number
+# ruff: noqa: E741, N803, N806 - names follow the matrix-form derivation: W, X, L layers, l the layer number
 
 from __future__ import annotations
 

@@ -275,7 +275,7 @@ def test_bad_combinations_give_one_error_line_and_no_output(capsys, argv, messag
 def test_graph_option_writes_the_dot_text_with_seed_labels(capsys, tmp_path):
     path = tmp_path / "g.dot"
     code, out, _ = run_cli(capsys, "2-2-1", "--steps", "0", "--graph", str(path))
-    assert code == 0 and f"Graph written to {path}" in out
+    assert code == 0 and f"wrote {path} (computation graph of the 2-2-1 example, dot)" in out
     dot = path.read_text(encoding="utf-8")
     for label in ("z1[0]", "a1[1]", "y_hat", "W1[0][1]", "loss"):
         assert label in dot
@@ -286,7 +286,7 @@ def test_graph_option_with_html_writes_the_step_page_and_keeps_json_clean(capsys
     code, out, err = run_cli(capsys, "1-1-1", "--format", "json", "--graph", str(path))
     assert code == 0
     json.loads(out)  # the notice went to stderr
-    assert "Graph written" in err
+    assert err == f"wrote {path} (step-by-step page of the 1-1-1 example, html)\n"
     assert path.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
 
 

@@ -52,7 +52,8 @@ def test_template_quiz_and_step_page(capsys, monkeypatch, template, tmp_path):
     page = tmp_path / "net.html"
     code, out, _ = run(capsys, str(template), "--quiz", "--graph", str(page))
     assert code == 0
-    assert "✓ right." in out and "Score: 1 of" in out and f"Graph written to {page}" in out
+    assert "✓ right." in out and "Score: 1 of" in out
+    assert f"wrote {page} (step-by-step page of the my-network example, html)" in out
     assert page.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
 
 

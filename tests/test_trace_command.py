@@ -96,6 +96,6 @@ def test_bad_expressions_exit_2_with_one_line_and_no_output(capsys, argv, messag
 def test_trace_graph_is_written_after_the_page(capsys, tmp_path):
     path = tmp_path / "t.dot"
     code, out, _ = run(capsys, *NEURON, "--graph", str(path))
-    assert code == 0 and out.endswith(f"Graph written to {path}\n")
+    assert code == 0 and out.endswith(f"wrote {path} (computation graph, dot)\n")
     dot = path.read_text(encoding="utf-8")
     assert "x1*w1" in dot and "tanh" in dot

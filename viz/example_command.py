@@ -149,8 +149,10 @@ def run_example_command(args: object) -> int:
     else:
         write_text(sys.stdout, RENDERERS[output_format](explanation))
     if graph is not None:
-        write_graph(explanation.example, graph, **draw_options)
+        from viz.graph_command import written_line
+
+        what = write_graph(explanation.example, graph, **draw_options)
         # Keep stdout pure JSON when JSON was asked for.
         stream = sys.stderr if output_format == "json" else sys.stdout
-        write_text(stream, f"Graph written to {graph}\n")
+        write_text(stream, written_line(graph, what, explanation.example) + "\n")
     return 0

@@ -37,7 +37,7 @@ def _what(c: Comparison, loss_symbol: str, formula: str = "") -> str:
 
 
 def seed_mark(c: Comparison, loss_symbol: str = "L", formula: str = "") -> str:
-    """One line: the seed's printed number, a ✓/✗ mark, the kind of mismatch and why."""
+    """One line: the source's printed number, a ✓/✗ mark, the kind of mismatch and why."""
     printed = _seed_number(c.printed)
     if c.kind == MATCH:
         return f"{MARK_RIGHT} printed {printed} (matches)"
@@ -59,7 +59,7 @@ def seed_mark(c: Comparison, loss_symbol: str = "L", formula: str = "") -> str:
 def seed_summary(
     comparisons: list[Comparison], loss_symbol: str = "L", formulas: dict[str, str] | None = None
 ) -> list[str]:
-    """Where the seed's first error enters, and which later numbers only inherit it."""
+    """Where the source's first error enters, and which later numbers only inherit it."""
 
     def names(kind: str) -> str:
         found = [_label(c, loss_symbol) for c in comparisons if c.kind == kind]

@@ -248,24 +248,31 @@ def run_trace_command(args: object) -> int:
     else:
         write_text(sys.stdout, TRACE_RENDERERS[output_format](explanation))
     if graph is not None:
-        _write_expression_graph(text, list(args.values), graph,  # type: ignore[attr-defined]
-                                collapse=bool(getattr(args, "collapse", False)))  # fmt: skip
+        from viz.graph_command import written_line
+
+        what = _write_expression_graph(text, list(args.values), graph,  # type: ignore[attr-defined]
+                                       collapse=bool(getattr(args, "collapse", False)))  # fmt: skip
         stream = sys.stderr if output_format == "json" else sys.stdout
-        write_text(stream, f"Graph written to {graph}\n")
+        write_text(stream, written_line(graph, what) + "\n")
     return 0
 
 
-def _write_expression_graph(text: str, bindings: list[str], path: str, collapse: bool) -> None:
-    """A fresh graph of the expression, drawn after one backward pass (or as a step page)."""
+def _write_expression_graph(text: str, bindings: list[str], path: str, collapse: bool) -> str:
+    """A fresh graph of the expression, drawn after one backward pass (or as a step page).
+
+    Returns what was written, in the words ``viz.graph_command.written_line`` puts in its line.
+    """
     from pathlib import Path
 
     output = build_expression(text, bindings)
-    if Path(path).suffix.lower() in (".html", ".htm"):
+    suffix = Path(path).suffix.lower()
+    if suffix in (".html", ".htm"):
         from viz.steps import write_steps_html
 
         write_steps_html(output, path)
-        return
+        return "step-by-step page, html"
     from viz.render import render
 
     output.backward()
     render(output, path, collapse=collapse) if collapse else render(output, path)
+    return f"computation graph, {suffix.lstrip('.')}"
