@@ -360,6 +360,11 @@ def test_fit_restores_the_collector_when_the_loss_raises_mid_training(collector_
         )
     assert seen == [False] * 5  # it raised inside the fifth step, with the collector paused
     assert gc.isenabled()
+    # ... and the next fit pauses and restores it again, as if nothing had happened
+    again = []
+    fit(model, X, y, loss=_spy_loss(again), epochs=1, batch_size=6, progress=False)
+    assert again == [False, False]
+    assert gc.isenabled()
 
 
 def test_fit_restores_the_collector_when_the_callback_raises(collector_state):
