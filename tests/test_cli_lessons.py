@@ -180,8 +180,6 @@ def test_quiz_ctrl_c_ends_with_the_score_so_far():
     "argv, message",
     [
         (["--collapse"], "--collapse and --view apply to --graph"),
-        (["--graph", "steps.html", "--view", "network"], "the step-by-step page shows the "
-                                                         "computation graph"),
         (["--graph", "g.svg", "--view", "network", "--collapse"], "the network view already"),
     ],
 )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -150,7 +151,7 @@ def test_steps_to_standard_output_is_the_page_and_makes_no_folder(tmp_path, caps
         (["-o", "-", "--format", "png"], "-o - writes text to standard output: svg or dot"),
         (["-o", "-", "--format", "pdf"], "not pdf (a binary format)"),
         (["-o", "net.svg", "--view", "network", "--collapse"], "leave out --collapse"),
-        (["-o", "steps.html", "--steps", "--view", "network"], "leave out --view network"),
+        (["-o", "frames", "--steps", "--view", "network"], "leave out --view network"),
         (["-o", "frames", "--steps", "--format", "svg"], "leave out --format"),
         (["-o", "net.svg", "--format", "dot"], "--format dot does not match"),
         (["-o", "missing/net.svg"], "the folder missing does not exist"),
@@ -183,3 +184,27 @@ def test_write_example_graph_takes_view_and_collapse(tmp_path):
     what = write_example_graph(build_example("2-2-1"), tmp_path / "g.dot", collapse=True)
     assert what == "computation graph, dot"
     assert "<b>layers.1.neurons.0</b>" in (tmp_path / "g.dot").read_text(encoding="utf-8")
+
+
+def _hand_2_2_1_grad_w1_00() -> float:
+    """dL/dW1[0][0] of the case study's 2-2-1 network, by hand: delta1[0] * x[0]."""
+    sig = lambda v: 1.0 / (1.0 + math.exp(-v))  # noqa: E731
+    a0, a1 = sig(0.5 * 0.5 + 0.3 * 0.2 + 0.1), sig(0.5 * 0.3 + 0.3 * 0.4 + 0.2)
+    y = sig(0.6 * a0 + 0.7 * a1 + 0.3)
+    delta2 = 2.0 * (y - 0.8) * y * (1.0 - y)
+    return delta2 * 0.6 * a0 * (1.0 - a0) * 0.5
+
+
+def test_step_page_of_an_example_has_the_update_and_opens_on_the_view_asked_for(tmp_path):
+    path = tmp_path / "steps.html"
+    argv = ["graph", "--example", "2-2-1", "--steps", "--view", "network", "-o", str(path)]
+    assert main(argv) == 0
+    page = path.read_text(encoding="utf-8")
+    # both pictures, the network one shown first
+    assert '<div class="sg-view" data-view="network">' in page
+    assert '<div class="sg-view" data-view="graph" hidden>' in page
+    # the update part: one step per parameter, with the lesson's learning rate 0.1
+    assert page.count('"t":"Update: ') == 9
+    g = _hand_2_2_1_grad_w1_00()
+    assert f"= 0.5 − 0.1 × ({g:.6g})" in page
+    assert f"= {0.5 - 0.1 * g:.6g}" in page

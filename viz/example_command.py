@@ -63,6 +63,18 @@ symbol = "E"
 """
 
 
+def check_quiz_and_graph_options(
+    output_format: str, quiz: bool, tolerance: float | None, graph: str | None
+) -> None:
+    """The checks `stepgrad example` and `stepgrad trace` share, made before any output."""
+    if quiz and output_format != "text":
+        raise ValueError("--quiz asks its questions as plain text: leave out --format")
+    if tolerance is not None and not quiz:
+        raise ValueError("--tolerance only applies to --quiz")
+    if graph is not None:
+        _check_graph_path(graph)
+
+
 def _check_graph_path(path: str) -> None:
     """Fail before any work (and before printing anything) if the graph cannot be written."""
     if not path or path.endswith(("/", os.sep)):
@@ -120,17 +132,8 @@ def run_example_command(args: object) -> int:
         )
     if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS:
         raise ValueError(f"--steps must be a whole number from 0 to {MAX_STEPS}, got {steps!r}")
-    if quiz and output_format != "text":
-        raise ValueError("--quiz asks its questions as plain text: leave out --format")
-    if tolerance is not None and not quiz:
-        raise ValueError("--tolerance only applies to --quiz")
+    check_quiz_and_graph_options(output_format, quiz, tolerance, graph)
     if graph is not None:
-        _check_graph_path(graph)
-        if view == "network" and graph.lower().endswith((".html", ".htm")):
-            raise ValueError(
-                "the step-by-step page shows the computation graph: leave out --view network, "
-                "or draw the network to .svg, .png, .pdf or .dot"
-            )
         if view == "network" and draw_options.get("collapse"):
             raise ValueError(
                 "--collapse folds the computation graph's neurons into boxes; the network view "

@@ -94,28 +94,39 @@ def write_example_graph(
     if view not in VIEWS:
         raise ValueError(f"--view must be one of {', '.join(VIEWS)}; got {view!r}")
     if view == "network":
-        if kind in ("html", "frames"):
+        if kind == "frames":
             raise ValueError(
-                "the step-by-step page shows the computation graph: leave out --view network, "
-                f"or draw the network to {', '.join(FORMATS)}"
+                "step SVGs show the computation graph: leave out --view network, write the "
+                f"step page (.html), or draw the network to {', '.join(FORMATS)}"
             )
         if collapse:
             raise ValueError(
                 "--collapse folds the computation graph's neurons into boxes; the network view "
                 "already draws one circle per unit: leave out --collapse or --view network"
             )
+    if view == "network" and kind != "html":
         example.loss.backward()
         drawing = draw(example_layout(example), **draw_options)
         return _write_drawing(drawing, output, kind, "network view")
     options = {"names": example_parameter_names(example), "collapse": collapse, **draw_options}
     if kind == "html":
+        # The whole pass as the lesson teaches it: forward, loss, backward, and the update with
+        # the lesson's own learning rate; both pictures, opened on the one asked for.
+        page_options = {
+            "lr": example.lr,
+            "parameters": example.parameters,
+            "title": f"{example.name}: {example.title}",
+            "layout": example_layout(example),
+            "view": view,
+            **options,
+        }
         if os.fspath(output) == STDOUT:
             with tempfile.TemporaryDirectory() as folder:
-                page = write_steps_html(example.loss, Path(folder) / "steps.html", **options)
+                page = write_steps_html(example.loss, Path(folder) / "steps.html", **page_options)
                 sys.stdout.write(page.read_text(encoding="utf-8"))
                 sys.stdout.flush()
         else:
-            write_steps_html(example.loss, output, **options)
+            write_steps_html(example.loss, output, **page_options)
         return "step-by-step page, html"
     if kind == "frames":
         paths = write_step_svgs(example.loss, output, **options)

@@ -224,18 +224,13 @@ def build_expression(text: str, bindings: list[str]) -> Value:
 
 def run_trace_command(args: object) -> int:
     """Run ``stepgrad trace`` with parsed arguments; bad input raises ValueError (exit 2)."""
-    from viz.example_command import _check_graph_path
+    from viz.example_command import check_quiz_and_graph_options
 
     output_format = getattr(args, "format", "text")
     quiz = getattr(args, "quiz", False)
     tolerance = getattr(args, "tolerance", None)
     graph = getattr(args, "graph", None)
-    if quiz and output_format != "text":
-        raise ValueError("--quiz asks its questions as plain text: leave out --format")
-    if tolerance is not None and not quiz:
-        raise ValueError("--tolerance only applies to --quiz")
-    if graph is not None:
-        _check_graph_path(graph)
+    check_quiz_and_graph_options(output_format, quiz, tolerance, graph)
     text = args.expression  # type: ignore[attr-defined]
     output = build_expression(text, list(args.values))  # type: ignore[attr-defined]
     explanation = explain_value(output, title=str(output.label or text))
