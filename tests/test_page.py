@@ -12,7 +12,7 @@ import pytest
 
 from autograd import Value, topological_order
 from nn import MLP
-from nn.examples import build_example
+from nn.examples import EXAMPLE_NAMES, build_example
 from tests.test_render import SVG, cell, expected_2_2_1
 from viz.graph_command import example_layout, example_parameter_names
 from viz.steps import StepPage, step_page, write_steps_html
@@ -347,3 +347,24 @@ def test_hostile_labels_stay_text_everywhere_on_the_page():
     )
     texts = [t.text for t in svg.iter(f"{SVG}text")]
     assert "C:\\Nodes\\Graph\\Edge" in texts and '"quoted" & {braces} | <b>bold</b>' in texts
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_every_built_in_lesson_gets_all_four_parts_in_both_views(name):
+    lesson = build_example(name)
+    page = page_of(lesson, layout=example_layout(lesson))
+    counts = page.part_counts()
+    assert list(counts) == ["forward", "loss", "backward", "update"]
+    # the chain rule visits every operation once; each parameter is updated once
+    operations = sum(1 for v in topological_order(lesson.loss) if not v.is_leaf)
+    assert counts["forward"] + counts["loss"] == counts["backward"] == operations
+    assert counts["update"] == len(lesson.parameters)
+    data, svg = page_parts(page.html())
+    keys = {t.get("data-k") for t in network_svg(page.html()).iter(f"{SVG}text")}
+    keys.discard(None)
+    for unit_layer in example_layout(lesson).layers[1:]:
+        for unit in unit_layer.units:  # every unit writes its weighted input and its δ
+            k = topological_order(lesson.loss).index(unit.z)
+            assert {f"d{k}", f"g{k}"} <= keys, unit.z.label
+    for step in data["steps"]:
+        assert step["v"]["graph"]["c"] and step["v"]["network"]["c"]
