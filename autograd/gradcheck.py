@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from autograd.backward import grad
 from autograd.value import Value
+
+T = TypeVar("T")
 
 
 class GradcheckError(AssertionError):
@@ -28,18 +31,13 @@ def gradcheck(
 
     The inputs' data and grads are restored afterwards: checking leaves your values untouched.
     """
-    inputs = list(inputs)
-    for i, x in enumerate(inputs):
-        if not isinstance(x, Value):
-            raise TypeError(
-                f"gradcheck inputs must be Values; input {i} is {type(x).__name__} {x!r}"
-            )
+    inputs = _checked_inputs(inputs, "gradcheck")
     saved_grads = [x.grad for x in inputs]
     try:
         analytic = _analytic_grads(f, inputs)
         for i, x in enumerate(inputs):
             numeric = _numeric_grad(f, inputs, x, eps)
-            if not abs(analytic[i] - numeric) <= atol + rtol * abs(numeric):
+            if not _close(analytic[i], numeric, atol, rtol):
                 name = f"input {i} ({x.label!r})" if x.label else f"input {i}"
                 raise GradcheckError(
                     f"gradient mismatch for {name} at data={x.data!r}: backward() gives "
@@ -55,24 +53,40 @@ def gradcheck(
 def _analytic_grads(f: Callable[..., Value], inputs: list[Value]) -> list[float]:
     for x in inputs:
         x.grad = 0.0
-    out = f(*inputs)
-    if not isinstance(out, Value):
-        raise TypeError(f"gradcheck needs f to return a Value, got {type(out).__name__}")
-    out.backward()
+    _output(f, inputs).backward()
     return [x.grad for x in inputs]
 
 
 def _numeric_grad(f: Callable[..., Value], inputs: list[Value], x: Value, eps: float) -> float:
-    original = x.data
     # Recording stays on: f may itself need a graph (f can return a gradient made by grad()).
+    plus, minus = _at_both_sides(x, eps, lambda: f(*inputs).data)
+    return (plus - minus) / (2.0 * eps)
+
+
+def _at_both_sides(x: Value, eps: float, evaluate: Callable[[], T]) -> tuple[T, T]:
+    """``evaluate()`` with x nudged to x + eps and then x - eps; x's data restored in any case."""
+    original = x.data
     try:
         x.data = original + eps
-        plus = f(*inputs).data
+        up = evaluate()
         x.data = original - eps
-        minus = f(*inputs).data
+        down = evaluate()
     finally:
         x.data = original
-    return (plus - minus) / (2.0 * eps)
+    return up, down
+
+
+def _close(analytic: float, numeric: float, atol: float, rtol: float) -> bool:
+    """PyTorch's test: ``|analytic - numeric| <= atol + rtol * |numeric|`` (False for NaN)."""
+    return abs(analytic - numeric) <= atol + rtol * abs(numeric)
+
+
+def _checked_inputs(inputs: Sequence[Value], who: str) -> list[Value]:
+    inputs = list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(f"{who} inputs must be Values; input {i} is {type(x).__name__} {x!r}")
+    return inputs
 
 
 def gradgradcheck(
@@ -91,25 +105,13 @@ def gradgradcheck(
     they were. (PyTorch's gradgradcheck probes the same second derivatives with random vectors;
     with scalars, every entry is checked.)
     """
-    inputs = list(inputs)
-    for i, x in enumerate(inputs):
-        if not isinstance(x, Value):
-            raise TypeError(
-                f"gradgradcheck inputs must be Values; input {i} is {type(x).__name__} {x!r}"
-            )
+    inputs = _checked_inputs(inputs, "gradgradcheck")
     analytic = _second_derivatives(f, inputs)
     for j, xj in enumerate(inputs):
-        original = xj.data
-        try:
-            xj.data = original + eps
-            up = _first_derivatives(f, inputs)
-            xj.data = original - eps
-            down = _first_derivatives(f, inputs)
-        finally:
-            xj.data = original
+        up, down = _at_both_sides(xj, eps, lambda: _first_derivatives(f, inputs))
         for i, xi in enumerate(inputs):
             numeric = (up[i] - down[i]) / (2.0 * eps)
-            if not abs(analytic[i][j] - numeric) <= atol + rtol * abs(numeric):
+            if not _close(analytic[i][j], numeric, atol, rtol):
                 raise GradcheckError(
                     f"second derivative mismatch d2f/d{_input_name(xi, i)} d{_input_name(xj, j)} "
                     f"at data=({xi.data!r}, {xj.data!r}): the gradient graph gives "
