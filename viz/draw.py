@@ -11,6 +11,7 @@ import graphviz
 
 from autograd import Value, topological_order
 from nn.network import NetworkLayout, layout_of_mlp
+from viz import numbers
 from viz.labels import escape_html_label, html_label, label_text
 
 __all__ = ["Drawing", "draw", "escape_html_label", "format_number"]
@@ -304,7 +305,7 @@ class _Style:
 
 def format_number(x: float, precision: int = 4) -> str:
     """A number as drawings show it: ``precision`` significant digits, -0 shown as 0."""
-    return f"{x + 0.0:.{precision}g}"
+    return numbers.format_number(x, precision, minus="-")
 
 
 def _check_int(name: str, value: object, low: int, high: int | None) -> None:
