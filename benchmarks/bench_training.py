@@ -458,27 +458,16 @@ def run_benchmark(args: argparse.Namespace) -> int:
     for engine, (d, p) in differences.items():
         print(f"  {engine}: |loss - micrograd's| {d:.3g}, |parameter - micrograd's| {p:.3g}")
 
+    per_step, demo_loop = "micrograd per step", "micrograd's demo loop"
     targets = [
-        Target(
-            f"stepgrad fine-grained >= {TARGET_FINE:g}x micrograd per step",
-            ratio_text(ratios.get("stepgrad")),
-            (ratios.get("stepgrad") or 0.0) >= TARGET_FINE,
-        ),
-        Target(
-            f"stepgrad fused >= {TARGET_FUSED:g}x micrograd per step",
-            ratio_text(ratios.get("stepgrad-fused")),
-            (ratios.get("stepgrad-fused") or 0.0) >= TARGET_FUSED,
-        ),
+        ratio_target("stepgrad fine-grained", ratios.get("stepgrad"), TARGET_FINE, per_step),
+        ratio_target("stepgrad fused", ratios.get("stepgrad-fused"), TARGET_FUSED, per_step),
         same_result_target("stepgrad", "stepgrad fine-grained", SAME_LOSS_FINE, differences),
-        Target(
-            f"nn.fit fine-grained >= {TARGET_FIT_FINE:g}x micrograd's demo loop",
-            ratio_text(fit_ratios.get("stepgrad-fit")),
-            (fit_ratios.get("stepgrad-fit") or 0.0) >= TARGET_FIT_FINE,
+        ratio_target(
+            "nn.fit fine-grained", fit_ratios.get("stepgrad-fit"), TARGET_FIT_FINE, demo_loop
         ),
-        Target(
-            f"nn.fit fused >= {TARGET_FIT_FUSED:g}x micrograd's demo loop",
-            ratio_text(fit_ratios.get("stepgrad-fit-fused")),
-            (fit_ratios.get("stepgrad-fit-fused") or 0.0) >= TARGET_FIT_FUSED,
+        ratio_target(
+            "nn.fit fused", fit_ratios.get("stepgrad-fit-fused"), TARGET_FIT_FUSED, demo_loop
         ),
         same_result_target("stepgrad-fused", "stepgrad fused", SAME_LOSS_OTHER, differences),
         same_result_target("numpy", "NumPy", SAME_LOSS_OTHER, differences),
@@ -505,6 +494,11 @@ def run_benchmark(args: argparse.Namespace) -> int:
         "differences": {e: {"loss": d, "parameters": p} for e, (d, p) in differences.items()},
     }
     return finish(targets, args.check, summary, args.json)
+
+
+def ratio_target(what: str, ratio: float | None, target: float, against: str) -> Target:
+    """A speed target: the measured ratio to micrograd (None: not measured) is at least target."""
+    return Target(f"{what} >= {target:g}x {against}", ratio_text(ratio), (ratio or 0.0) >= target)
 
 
 def same_result_target(
