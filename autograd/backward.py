@@ -92,36 +92,61 @@ def _walk(root: Value, mark: float, leaves: list[Value], saved: list) -> list[Va
     (appended before the mark is set, so an interruption can always restore them).
     """
     order: list[Value] = []
-    # The stack holds nodes to expand, and _DONE markers each followed (below it) by a node
-    # whose parents are all finished. Markers instead of (node, flag) pairs: no allocation per
-    # node, which matters because each allocation of a tracked object advances the GC.
+    if root._op is None:  # a leaf root: nothing to walk
+        saved.append(root.grad)
+        leaves.append(root)
+        root.grad = mark
+        return order
+    # The stack holds non-leaf nodes to expand, and _DONE markers each followed (below it) by a
+    # node whose parents are all finished. Markers instead of (node, flag) pairs: no allocation
+    # per node, which matters because each allocation of a tracked object advances the GC.
+    # Parents are looked at before they are pushed: a leaf is recorded at once and a node
+    # already reached is skipped, so only unreached non-leaves go through the stack (a third
+    # fewer pushes on a fine-grained network, half on a fused one, whose weights are shared).
     stack: list[object] = [root]
-    push, pop = stack.append, stack.pop
+    push, pop, emit = stack.append, stack.pop, order.append
     while stack:
         node = pop()
         if node is _DONE:
-            order.append(pop())
+            emit(pop())
             continue
-        old = node.grad
-        if old is mark:  # already reached through another path
-            continue
-        op = node._op
-        if op is None:
-            saved.append(old)
-            leaves.append(node)
-            node.grad = mark
+        if node.grad is mark:  # pushed by two consumers, expanded via the other
             continue
         node.grad = mark
         push(node)
         push(_DONE)
         # Parents pushed last-first, so the first is expanded first, as topological_order does;
         # read straight from the slots, not via _parents(): no tuple per node.
-        if op.arity == 0:
-            stack.extend(reversed(node._a))
-        else:
-            if node._b is not None:
-                push(node._b)
-            push(node._a)
+        a = node._a
+        if type(a) is tuple:  # an op of any arity: all operands in _a
+            for parent in reversed(a):
+                old = parent.grad
+                if old is not mark:
+                    if parent._op is None:
+                        saved.append(old)  # before the mark: an interruption can restore it
+                        leaves.append(parent)
+                        parent.grad = mark
+                    else:
+                        push(parent)
+            continue
+        b = node._b
+        if b is not None:
+            old = b.grad
+            if old is not mark:
+                if b._op is None:
+                    saved.append(old)
+                    leaves.append(b)
+                    b.grad = mark
+                else:
+                    push(b)
+        old = a.grad
+        if old is not mark:
+            if a._op is None:
+                saved.append(old)
+                leaves.append(a)
+                a.grad = mark
+            else:
+                push(a)
     order.reverse()
     return order
 

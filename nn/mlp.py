@@ -6,11 +6,13 @@ import math
 import numbers
 import os
 from collections.abc import Sequence
+from operator import mul
 from typing import Any
 
 import numpy as np
 
-from autograd import Value, weighted_sum
+from autograd import Value
+from autograd.value import unchecked_weighted_sum
 from nn.activations import ACTIVATIONS, check_activation, softmax
 from nn.files import (
     FileFormatError,
@@ -76,6 +78,11 @@ def _check_input(x: object, nin: int, who: str) -> list[Value | float]:
     return list(x)
 
 
+def _as_values(x: list[Value | float]) -> tuple[Value, ...]:
+    """A checked input as Values: numbers become unlabelled leaves, as ``w * 0.5`` makes them."""
+    return tuple(xi if isinstance(xi, Value) else Value(float(xi)) for xi in x)
+
+
 # ---------------------------------------------------------------------------------------------
 # Neuron
 # ---------------------------------------------------------------------------------------------
@@ -133,13 +140,16 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
         """The neuron's output Value for one input sample (a list of ``nin`` numbers or Values)."""
-        return self._forward(_check_input(x, self.nin, "Neuron"))
+        return self._forward(_as_values(_check_input(x, self.nin, "Neuron")))
 
-    def _forward(self, x: Sequence[Value | float]) -> Value:
+    def _forward(self, x: tuple[Value, ...]) -> Value:
+        """The output for ``nin`` Values, unchecked: the hot path of every layer on every sample."""
         if self.fused:
-            z = weighted_sum(self.w, x, self.b)
+            z = unchecked_weighted_sum(tuple(self.w), x, self.b)
         else:
-            z = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+            # micrograd's sum((wi*xi for ...), b), with map instead of a generator: the same
+            # nodes in the same order, and a fifth less time per neuron.
+            z = sum(map(mul, self.w, x), self.b)
         z.label = self._z_label
         a = self._act(z)
         if a is not z:
@@ -217,9 +227,11 @@ class Layer(Module):
 
     def __call__(self, x: Sequence[Value | float]) -> list[Value]:
         """The layer's outputs (a list of ``nout`` Values) for one input sample."""
-        return self._forward(_check_input(x, self.nin, "Layer"))
+        return self._forward(_as_values(_check_input(x, self.nin, "Layer")))
 
-    def _forward(self, x: Sequence[Value | float]) -> list[Value]:
+    def _forward(self, x: Sequence[Value]) -> list[Value]:
+        """The outputs for ``nin`` Values, unchecked (see ``Neuron._forward``)."""
+        x = tuple(x)
         out = [neuron._forward(x) for neuron in self.neurons]
         if self._softmax:
             out = softmax(out)

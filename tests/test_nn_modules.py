@@ -270,6 +270,22 @@ def test_neuron_computes_activation_of_bias_plus_weighted_sum():
     assert [name for name, _ in neuron.named_parameters()] == ["w.0", "w.1", "w.2", "b"]
 
 
+@pytest.mark.parametrize("fused", [False, True])
+def test_neuron_and_layer_take_numbers_values_and_arrays_mixed(fused):
+    # Numbers become constant leaves; a Value input gets its gradient (= its weight).
+    layer = Layer(3, 2, "linear", seed=1, fused=fused)
+    w = [[p.data for p in n.w] for n in layer.neurons]
+    x1 = Value(-1.0)
+    out = layer([np.float64(0.5), x1, 2])
+    for j in range(2):
+        assert out[j].data == pytest.approx(w[j][0] * 0.5 - w[j][1] + 2 * w[j][2], rel=1e-15)
+    (out[0] + out[1]).backward()
+    assert x1.grad == pytest.approx(w[0][1] + w[1][1], rel=1e-15)
+    assert [p.grad for p in layer.neurons[1].w] == pytest.approx([0.5, -1.0, 2.0], rel=1e-15)
+    neuron = layer.neurons[0]
+    assert neuron(np.array([0.5, -1.0, 2.0])).data == out[0].data
+
+
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 def test_each_activation_applies_its_formula(activation):
     formulas = {
