@@ -77,3 +77,35 @@ def test_backward_create_graph_gives_the_floats_of_backward_on_random_graphs(rec
 def test_random_graphs_pass_gradgradcheck(recipe):
     leaves = [Value(x) for x in recipe[0]]
     gradgradcheck(lambda *xs: build(recipe, list(xs)), leaves, eps=1e-5, atol=1e-4, rtol=1e-3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(recipes, st.integers(0, 3))
+def test_backward_walk_visits_exactly_the_reverse_of_topological_order(recipe, fuse):
+    # backward() finds its order with its own shortcut-laden walk (autograd/backward.py); the
+    # drawings and traces use topological_order. Shared nodes, fused nodes, leaves reached
+    # through several paths: the non-leaf nodes must come in exactly the reversed order.
+    from autograd import topological_order, weighted_sum
+    from autograd.backward import backpropagate
+
+    leaves = [Value(x) for x in recipe[0]]
+    root = build(recipe, leaves)
+    if fuse:  # a weighted_sum over the root, a leaf and an inner node, fed back into the graph
+        inner = [v for v in topological_order(root) if not v.is_leaf][fuse % 2]
+        root = weighted_sum([leaves[0], inner], [root, leaves[-1]], inner if fuse > 1 else None)
+        root = root * inner + root
+    expected = [v for v in reversed(topological_order(root)) if not v.is_leaf]
+    visited = backpropagate(root)
+    assert [id(v) for v in visited] == [id(v) for v in expected]
+    # every leaf the root depends on was reached once and got a gradient
+    reached = [v for v in topological_order(root) if v.is_leaf]
+    assert all(isinstance(v.grad, float) for v in reached)
+
+
+def test_backward_of_a_leaf_is_one_and_visits_nothing():
+    from autograd.backward import backpropagate
+
+    x = Value(2.0)
+    assert backpropagate(x) == []
+    assert x.grad == 1.0
+    assert backpropagate(x) == [] and x.grad == 2.0
