@@ -174,15 +174,21 @@ def _chain_rule(
 ) -> None:
     """2. Seed the root with 1.0 and pass each node's gradient on: parent.grad += local * grad."""
     root.grad = 1.0  # for a leaf root too: its old gradient is added back at the end
-    # A running sum of every node's data and grad and every leaf's gradient: NaN and inf are
-    # absorbing, so one test at the end tells whether anything on the way was non-finite
-    # (every product the chain rule makes lands in some node's grad, which is summed).
+    # A running sum of every node's data and every leaf's gradient: NaN and inf are absorbing,
+    # so one test at the end tells whether anything on the way was non-finite. Inner nodes'
+    # gradients need no term of their own: each node adds local * grad into every one of its
+    # parents, and inf or NaN times anything (0 included) is inf or NaN, so a non-finite
+    # gradient anywhere reaches the leaves' gradients. Only a node without operands (an empty
+    # weighted_sum) passes its gradient nowhere; it is counted itself. One addition per node
+    # instead of two: an eighth of this loop.
     check = 0.0
     if on_step is not None:  # the trace: every node through its op's own rule, reported
         for node in order:
             g = node.grad
-            check += g + node.data
+            check += node.data
             parents, local = _local_floats(node)
+            if not parents:
+                check += g
             on_step(node, local)
             for parent, d in zip(parents, local):
                 parent.grad += d * g
@@ -190,7 +196,7 @@ def _chain_rule(
         for node in order:
             g = node.grad
             op = node._op
-            check += g + node.data
+            check += node.data
             if op is ADD:
                 # ADD.local (1, 1) inlined: + and * are most of any network's nodes, and
                 # skipping the call and the tuple makes backward twice as fast.
@@ -205,6 +211,8 @@ def _chain_rule(
             elif op.arity == 0:
                 # weighted_sum's local (x_1..x_n, w_1..w_n[, 1]) inlined; operands (w.., x..[, b])
                 parents = node._a
+                if not parents:
+                    check += g
                 n = len(parents) // 2
                 for i in range(n):
                     w, x = parents[i], parents[n + i]

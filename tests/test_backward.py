@@ -160,6 +160,30 @@ def test_backward_through_saturated_infinite_input_warns():
         y.backward()
 
 
+def test_gradient_that_overflows_between_finite_values_warns_naming_the_leaf():
+    # Every value is finite (1e200, 1e-200, 1.0, 1e200); only b's gradient, 1e200 * 1e200,
+    # is not. backward() finds it through the leaves' gradients.
+    a, b = Value(1e200, "a"), Value(1e-200, "b")
+    z = (a * b) * 1e200
+    assert math.isfinite(z.data)
+    with pytest.warns(NonFiniteWarning, match="'b'"):
+        z.backward()
+    assert b.grad == math.inf and a.grad == 1.0
+
+
+def test_infinite_gradient_of_a_node_without_operands_warns():
+    # An empty weighted sum is a node with no parents: its gradient reaches no leaf, so it
+    # is checked on its own. Every value here is finite (0 * 1e200 * 1e200 = 0).
+    from autograd import weighted_sum
+
+    empty = weighted_sum([], [])
+    empty.label = "empty"
+    z = (empty * 1e200) * 1e200
+    with pytest.warns(NonFiniteWarning, match="'empty'"):
+        z.backward()
+    assert empty.grad == math.inf
+
+
 def test_finite_backward_does_not_warn():
     x = Value(0.3)
     with warnings.catch_warnings():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -109,3 +111,36 @@ def test_backward_of_a_leaf_is_one_and_visits_nothing():
     assert backpropagate(x) == []
     assert x.grad == 1.0
     assert backpropagate(x) == [] and x.grad == 2.0
+
+
+odd_floats = st.one_of(
+    st.sampled_from([math.inf, -math.inf, math.nan, 1e200, -1e200, 1e-200, 0.0, -0.0]),
+    st.floats(-3.0, 3.0, allow_nan=False),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(recipes, st.lists(odd_floats, min_size=4, max_size=4), st.booleans())
+def test_backward_warns_exactly_when_some_value_or_gradient_is_not_finite(recipe, xs, empty):
+    # backward() sums only data and the leaves' gradients (an inner gradient that is inf or NaN
+    # always reaches the leaves); this checks that shortcut against a scan of every node.
+    import warnings
+
+    from autograd import NonFiniteWarning, topological_order, weighted_sum
+
+    leaves = [Value(x) for x in xs[: len(recipe[0])]]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # IEEE arithmetic in the forward pass
+            root = build(recipe, leaves)
+            if empty:  # a node without operands, which passes its gradient nowhere
+                root = root + weighted_sum([], []) * leaves[0]
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return  # outside an op's domain: refused before any backward, nothing to check
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        root.backward()
+    warned = any(issubclass(w.category, NonFiniteWarning) for w in caught)
+    nodes = topological_order(root)
+    bad = any(not (math.isfinite(v.data) and math.isfinite(v.grad)) for v in nodes)
+    assert warned == bad
