@@ -152,13 +152,13 @@ class Value:
     # -- arithmetic: each a one-liner over its op in autograd/ops.py -------------------------
     # + - * / build most of any network's nodes, so they skip _binary's generic call: the
     # forward rule is written inline, and tests/test_ops.py checks it against the op's own.
+    # + and * (nine nodes in ten of a fine-grained network) also make their node inline, with
+    # _result written out: one Python call less per node, a tenth off a forward pass.
 
     def __add__(self, other: Value | float) -> Value:
         if type(other) is not Value:
             other = _lift(other, "+")
-        # _result written out: one Python call less on the commonest node (see the comment
-        # above); a fine-grained network's forward pass is 10% faster for it.
-        out = _new_object(Value)
+        out = _new_object(Value)  # _result written out (see above)
         out.data = self.data + other.data  # ADD.forward
         out.grad = 0.0
         out.label = ""
@@ -183,11 +183,11 @@ class Value:
     def __mul__(self, other: Value | float) -> Value:
         if type(other) is not Value:
             other = _lift(other, "*")
-        out = _new_object(Value)  # _result written out, as in __add__
+        out = _new_object(Value)  # _result written out (see above)
         out.data = self.data * other.data  # MUL.forward
         out.grad = 0.0
         out.label = ""
-        if not GRAD_MODE.off or GRAD_MODE.recording():
+        if not GRAD_MODE.off or GRAD_MODE.recording():  # see grad_mode.py
             out._op = MUL
             out._a = self
             out._b = other

@@ -148,7 +148,7 @@ class Neuron(Module):
             z = unchecked_weighted_sum(tuple(self.w), x, self.b)
         else:
             # micrograd's sum((wi*xi for ...), b), with map instead of a generator: the same
-            # nodes in the same order, and a fifth less time per neuron.
+            # nodes in the same order, and a tenth off a fine-grained forward pass.
             z = sum(map(mul, self.w, x), self.b)
         z.label = self._z_label
         a = self._act(z)
