@@ -44,6 +44,11 @@ class LayerView:
     units: tuple[UnitView, ...]
     activation: str = ""
 
+    @property
+    def title(self) -> str:
+        """How pictures head the layer: its name and activation, e.g. ``"hidden 1 · tanh"``."""
+        return self.name + (f" · {self.activation}" if self.activation else "")
+
 
 @dataclass(frozen=True)
 class NetworkLayout:

@@ -12,6 +12,7 @@ import pytest
 
 from autograd import Value, topological_order
 from nn import MLP
+from nn.network import layout_of_mlp
 from viz.draw import (
     Drawing,
     count_values,
@@ -200,24 +201,35 @@ def mlp_and_loss():
     return model, out, loss
 
 
+# How an nn.MLP(2, [2, 1]) (tanh hidden layer, linear output) heads its boxes: in the words of
+# the lesson and of the network view, not by the parameters' dotted names.
+MLP_2_2_1_TITLES = {
+    "layers.0": "hidden 1 · tanh",
+    "layers.1": "output · linear",
+    "layers.0.neurons.0": "unit a1[0]",
+    "layers.0.neurons.1": "unit a1[1]",
+    "layers.1.neurons.0": "unit a2[0]",
+}
+
+
 def test_each_neuron_and_layer_is_a_labelled_cluster_with_its_nodes():
     model, out, loss = mlp_and_loss()
     order = topological_order(loss)
     node_id = {id(v): f"v{i}" for i, v in enumerate(order)}
     members = cluster_members(draw(loss, model=model).source)
-    assert {"layers.0", "layers.1", "layers.0.neurons.0", "layers.0.neurons.1",
-            "layers.1.neurons.0"} <= set(members)
+    assert set(members) == set(MLP_2_2_1_TITLES.values())
+    title = MLP_2_2_1_TITLES
     for name, p in model.named_parameters():
-        assert node_id[id(p)] in members[neuron_of_parameter(name)], name
-        assert node_id[id(p)] in members[layer_of_neuron(neuron_of_parameter(name))], name
+        assert node_id[id(p)] in members[title[neuron_of_parameter(name)]], name
+        assert node_id[id(p)] in members[title[layer_of_neuron(neuron_of_parameter(name))]], name
     # the two hidden activations (tanh) are in different hidden neurons
     tanhs = [node_id[id(v)] for v in order if v.op == "tanh"]
     assert len(tanhs) == 2
-    first_neuron = members["layers.0.neurons.0"]
+    first_neuron = members["unit a1[0]"]
     assert (tanhs[0] in first_neuron) != (tanhs[1] in first_neuron)
-    assert all(t in members["layers.0"] for t in tanhs)
+    assert all(t in members["hidden 1 · tanh"] for t in tanhs)
     # the output neuron's result is inside it; the loss, computed with a target, is outside
-    assert node_id[id(out)] in members["layers.1.neurons.0"]
+    assert node_id[id(out)] in members["unit a2[0]"]
     inside = set().union(*members.values())
     assert node_id[id(loss)] not in inside and node_id[id(loss.parents[0])] not in inside
 
@@ -236,9 +248,9 @@ def test_collapse_draws_each_neuron_as_one_box_with_its_parameters():
     boxes = [x for x in source.splitlines() if re.match(r"^\s*n\d+ \[", x)]
     assert len(boxes) == 3
     first = boxes[0]
-    assert "<b>layers.0.neurons.0</b>" in first
-    for short in ("w.0", "w.1", "b"):
-        assert f">{short}</td>" in first
+    assert "<b>unit a1[0]</b>" in first
+    for label in ("W1[0][0]", "W1[0][1]", "b1[0]"):  # each parameter by its label
+        assert f">{label}</td>" in first
     # parameters are inside the boxes, not drawn as records of their own
     order = topological_order(loss)
     params = {id(p) for p in model.parameters()}
@@ -248,6 +260,22 @@ def test_collapse_draws_each_neuron_as_one_box_with_its_parameters():
     assert declared and not declared & param_ids
     # the boxes are connected: hidden neurons feed the output neuron
     assert "\tn0 -> n2" in source and "\tn1 -> n2" in source
+
+
+def test_boxes_keep_their_names_without_a_network_and_take_a_given_layout():
+    model, out, loss = mlp_and_loss()
+    names = model.named_parameters()
+    # names alone: the boxes are headed by the names (there is no network to take words from)
+    members = cluster_members(draw(loss, names=names).source)
+    assert set(members) == set(MLP_2_2_1_TITLES)
+    # names and a layout, as the command line draws a lesson: the layout's words
+    layout = layout_of_mlp(model)
+    members = cluster_members(draw(loss, names=names, layout=layout).source)
+    assert set(members) == set(MLP_2_2_1_TITLES.values())
+    # a name the layout has no unit for keeps its name
+    extra = Value(0.5)
+    odd = draw(loss * extra, names=[*names, ("layers.7.neurons.0.w.0", extra)], layout=layout)
+    assert "layers.7.neurons.0" in cluster_members(odd.source)
 
 
 def test_collapse_without_neurons_says_what_is_missing():
@@ -293,7 +321,7 @@ def test_collapse_brings_a_big_model_under_the_size_guard():
     with pytest.raises(ValueError, match="collapse"):
         draw(out, model=model)
     drawing = draw(out, model=model, collapse=True)
-    assert drawing.source.count("<b>layers.") == 21
+    assert drawing.source.count("<b>unit a") == 21
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,8 +30,11 @@ def test_graph_svg_of_2_2_1_has_true_numbers_and_neuron_clusters(tmp_path, capsy
     records = svg_records(svg)
     for label, (data, grad) in expected_2_2_1().items():
         assert records[label] == [label, cell("data", data), cell("grad", grad)], label
-    for cluster in ("layers.0.neurons.0", "layers.0.neurons.1", "layers.1.neurons.0"):
-        assert f">{cluster}</text>" in svg
+    # the boxes are headed in the case study's words, as its network view heads its layers
+    for cluster in ("hidden · sigmoid", "output · sigmoid", "unit a1[0]", "unit a1[1]",
+                    "unit y_hat"):
+        assert f">{cluster}</text>" in svg, cluster
+    assert "layers.0" not in svg
 
 
 @needs_dot
@@ -57,8 +60,8 @@ def test_collapse_and_rankdir_reach_the_drawing(tmp_path):
                  "-o", str(out)]) == 0
     source = out.read_text(encoding="utf-8")
     assert "rankdir=TB" in source
-    boxes = re.findall(r"<b>(layers\.\d\.neurons\.\d)</b>", source)
-    assert boxes == ["layers.0.neurons.0", "layers.0.neurons.1", "layers.1.neurons.0"]
+    boxes = re.findall(r"<b>([^<]*)</b>", source)
+    assert boxes == ["unit a1[0]", "unit a1[1]", "unit y_hat"]
     assert ">W1[1][0]</td>" in source  # a parameter listed in its neuron's box
 
 
@@ -183,7 +186,7 @@ def test_write_example_graph_takes_view_and_collapse(tmp_path):
     assert "rankdir=TB" in source and source.count("shape=circle") == 2 + 3 + 3
     what = write_example_graph(build_example("2-2-1"), tmp_path / "g.dot", collapse=True)
     assert what == "computation graph, dot"
-    assert "<b>layers.1.neurons.0</b>" in (tmp_path / "g.dot").read_text(encoding="utf-8")
+    assert "<b>unit y_hat</b>" in (tmp_path / "g.dot").read_text(encoding="utf-8")
 
 
 def _hand_2_2_1_grad_w1_00() -> float:

@@ -54,7 +54,7 @@ def test_newlines_in_a_label_become_lines():
 
 @needs_dot
 def test_parameter_names_in_cluster_titles_are_drawn_as_written():
-    a, b = Value(1.0, "a"), Value(2.0, "b")
+    a, b = Value(1.0), Value(2.0, "<i>b</i>")  # a has no label: its name's last part is shown
     out = a * b + 1.0
     names = [("<b>x</b>.w.0", a), ("C:\\Nodes\\.b", b)]  # neuron "C:\Nodes\": ends in \
     svg = draw(out, names=names).pipe(format="svg", encoding="utf-8")
@@ -62,7 +62,7 @@ def test_parameter_names_in_cluster_titles_are_drawn_as_written():
     assert "<b>x</b>" in texts and "C:\\Nodes\\" in texts
     collapsed = svg_texts(draw(out, names=names, collapse=True).pipe(format="svg",
                                                                      encoding="utf-8"))
-    assert "<b>x</b>" in collapsed and "w.0" in collapsed
+    assert "<b>x</b>" in collapsed and "w.0" in collapsed and "<i>b</i>" in collapsed
 
 
 @needs_dot

@@ -208,8 +208,8 @@ def test_network_view_options_are_checked():
         draw(out, view="network")
     with pytest.raises(ValueError, match="collapse= applies to the computation graph"):
         draw(out, view="network", model=model, collapse=True)
-    with pytest.raises(ValueError, match="layout= is for view='network'"):
-        draw(out, layout=layout_of(model, out))
+    with pytest.raises(TypeError, match="layout must be a NetworkLayout; got dict"):
+        draw(out, layout={"layers": []})
     bad = NetworkLayout((LayerView("input", (UnitView("x", a=None),)),
                          LayerView("out", (UnitView("y", a=None, weights=()),))))
     with pytest.raises(ValueError, match=r"layers\[1\]\.units\[0\]\.weights has 0 entries"):

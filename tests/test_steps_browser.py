@@ -101,7 +101,9 @@ def pages(example, tmp_path_factory):
         names=names,
         layout=example_layout(example),
     )
-    collapsed = step_page(example.loss, lr=example.lr, names=names, collapse=True)
+    collapsed = step_page(
+        example.loss, lr=example.lr, names=names, collapse=True, layout=example_layout(example)
+    )
     return {
         "plain": plain.write(folder / "steps.html").resolve().as_uri(),
         "collapsed": collapsed.write(folder / "collapsed.html").resolve().as_uri(),

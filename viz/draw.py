@@ -109,7 +109,13 @@ def draw(
       to the neuron whose parameters it was computed from directly (``w*x``, ``+ b``), or whose
       nodes are its only operands (the sum of a neuron's products, its activation).
       Parameter names like ``layers.0.neurons.1.w.0`` give neuron ``layers.0.neurons.1`` in
-      layer ``layers.0``.
+      layer ``layers.0``. The boxes are headed in the lesson's words when the network is known
+      (``model=`` an ``nn.MLP``, or ``layout=``): a layer as the network view heads it
+      (``hidden 1 · tanh``, ``output · linear``), a neuron by its unit (``unit a1[1]``);
+      otherwise by those names.
+    * ``layout``: a :class:`nn.network.NetworkLayout` (a lesson's ``layout()``) whose layers
+      and units head the boxes of the neurons named ``layers.<i>.neurons.<j>``: layer i is the
+      layout's ``layers[i + 1]`` (``layers[0]`` being the inputs).
     * ``collapse``: True draws every neuron as one box (its output and its parameters with their
       data and grad); or give an iterable of neuron names to collapse only those.
     * ``highlight``: Values and ``(parent, child)`` pairs to draw in red; in SVG output their
@@ -156,8 +162,8 @@ def draw(
             grads=grads, highlight=highlight, max_nodes=max_nodes,
             graph_only={"names": names, "collapse": collapse, "grad_width": grad_width},
         )
-    if layout is not None:
-        raise ValueError("layout= is for view='network'; the graph view draws value's graph")
+    if layout is not None and not isinstance(layout, NetworkLayout):
+        raise TypeError(f"layout must be a NetworkLayout; got {type(layout).__name__}")
     style = _Style(rankdir, show_grad, precision, color_by, grad_width, max_nodes)
     if not isinstance(value, Value):
         hint = (
@@ -180,7 +186,8 @@ def draw(
         )
     marks = _Highlights.of(highlight, graph)
     shown = _shown_grads(grads, graph)
-    return _Builder(graph, style, collapsed, clusters, marks, shown).build()
+    titles = _box_titles(graph.neurons, layout if layout is not None else _mlp_layout(model))
+    return _Builder(graph, style, collapsed, clusters, marks, shown, titles).build()
 
 
 def _draw_network_view(
@@ -372,6 +379,31 @@ def neuron_of_parameter(name: str) -> str | None:
 def layer_of_neuron(neuron: str) -> str | None:
     """The layer a neuron belongs to: 'layers.0.neurons.1' -> 'layers.0' (None if not nested)."""
     return neuron.rsplit(".", 2)[0] if neuron.count(".") >= 2 else None
+
+
+_UNIT_NAME = re.compile(r"^layers\.(?P<layer>\d+)\.neurons\.(?P<unit>\d+)$")
+
+
+def _mlp_layout(model: object) -> NetworkLayout | None:
+    """An ``nn.MLP``'s layout (names and activations only), to head its boxes; else None."""
+    from nn.mlp import MLP  # only for the isinstance test
+
+    return layout_of_mlp(model) if isinstance(model, MLP) else None
+
+
+def _box_titles(neurons: list[str], layout: NetworkLayout | None) -> dict[str, str]:
+    """Heading of each neuron's and layer's box: the lesson's words where the layout has the
+    unit (``unit a1[1]``, ``hidden 1 · tanh``), else the name itself."""
+    titles = {}
+    for neuron in neurons:
+        match = _UNIT_NAME.match(neuron)
+        if layout is None or match is None:
+            continue
+        i, j = int(match.group("layer")) + 1, int(match.group("unit"))
+        if i < len(layout.layers) and j < len(layout.layers[i].units):
+            titles[neuron] = f"unit {layout.layers[i].units[j].symbol}"
+            titles[layer_of_neuron(neuron)] = layout.layers[i].title
+    return titles
 
 
 @dataclass
@@ -583,8 +615,10 @@ class _Builder:
         clusters: bool,
         marks: _Highlights,
         grad_of: Callable[[Value], float | None],
+        titles: dict[str, str],
     ) -> None:
         self.graph = graph
+        self.titles = titles  # neuron or layer name -> its box's heading, where not the name
         self.style = style
         self.collapsed = collapsed
         self.clusters = clusters
@@ -634,7 +668,7 @@ class _Builder:
                 continue
             with g.subgraph(name=f"cluster_layer{layer_number}") as sub:
                 sub.attr(
-                    label=html_label(label_text(layer, f"layer {layer[:40]!r}")),
+                    label=html_label(self._title(layer, "layer")),
                     style="dashed",
                     color="#888888",
                     fontcolor="#555555",
@@ -649,7 +683,7 @@ class _Builder:
             return
         with g.subgraph(name=f"cluster_neuron{k}") as sub:
             sub.attr(
-                label=html_label(label_text(neuron, f"neuron {neuron[:40]!r}")),
+                label=html_label(self._title(neuron, "neuron")),
                 style="rounded",
                 color="#999999",
                 fontcolor="#333333",
@@ -683,11 +717,14 @@ class _Builder:
         members = [v for v in self.graph.order if self.graph.neuron.get(id(v)) == neuron]
         highlighted = any(id(v) in self.marks.nodes for v in members)
         width = 3 if self.style.show_grad else 2
-        rows = [_wide_row(width, f"<b>{label_text(neuron, f'neuron {neuron[:40]!r}')}</b>")]
+        rows = [_wide_row(width, f"<b>{self._title(neuron, 'neuron')}</b>")]
         for out in self.graph.outputs_of(neuron):
             rows.append(self._row(self._text(" ".join(("out", out.label)).strip(), out), out))
         params = [v for v in members if id(v) in self.graph.parameters]
         for v in params[:_MAX_ROWS_IN_BOX]:
+            if v.label:  # the name the records and the lesson use (W1[0][1])
+                rows.append(self._row(self._text(v.label, v), v))
+                continue
             short = self.graph.parameters[id(v)].removeprefix(neuron + ".")
             rows.append(self._row(label_text(short, f"parameter {short[:40]!r}"), v))
         if len(params) > _MAX_ROWS_IN_BOX:
@@ -695,6 +732,10 @@ class _Builder:
             rows.append(_wide_row(width, f"... {more} more parameters"))
         label = self._table(rows, highlighted)
         g.node(f"n{k}", label=f"<{label}>", shape="plain", **_klass(highlighted))
+
+    def _title(self, name: str, kind: str) -> str:
+        """A box's heading, escaped: its title from the layout, or its name."""
+        return label_text(self.titles.get(name, name), f"{kind} {name[:40]!r}")
 
     def _text(self, text: str, v: Value) -> str:
         """A node's label escaped; a label Graphviz cannot take names the node in the error."""

@@ -108,7 +108,14 @@ def write_example_graph(
         example.loss.backward()
         drawing = draw(example_layout(example), **draw_options)
         return _write_drawing(drawing, output, kind, "network view")
-    options = {"names": example_parameter_names(example), "collapse": collapse, **draw_options}
+    # The lesson's layout heads the graph's boxes in its words (hidden · sigmoid, unit a1[0]).
+    layout = example_layout(example)
+    options = {
+        "names": example_parameter_names(example),
+        "collapse": collapse,
+        "layout": layout,
+        **draw_options,
+    }
     if kind == "html":
         # The whole pass as the lesson teaches it: forward, loss, backward, and the update with
         # the lesson's own learning rate; both pictures, opened on the one asked for.
@@ -116,7 +123,6 @@ def write_example_graph(
             "lr": example.lr,
             "parameters": example.parameters,
             "title": f"{example.name}: {example.title}",
-            "layout": example_layout(example),
             "view": view,
             **options,
         }

@@ -216,7 +216,7 @@ class _NetworkBuilder:
         last = len(self.layout.layers) - 1
         for li, layer in enumerate(self.layout.layers):
             with g.subgraph(name=f"cluster_L{li}") as sub:
-                title = layer.name + (f" · {layer.activation}" if layer.activation else "")
+                title = layer.title
                 if self.compact[li] and li:
                     title += "\n(each unit: its output" + (", δ" if self.has_grads else "") + ")"
                 sub.attr(

@@ -446,6 +446,8 @@ def step_page(
     lr = _check_lr(lr)
     if view not in ("graph", "network"):
         raise ValueError(f"view must be 'graph' or 'network'; got {view!r}")
+    # The graph's boxes are headed by the same layout as the network view (if any).
+    draw_options = {**draw_options, "layout": layout} if layout is not None else draw_options
     # Drawing the complete graph first checks the options and the size before any tracing.
     draw(value, **draw_options)
     if value.is_leaf:
