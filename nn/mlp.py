@@ -6,6 +6,7 @@ import math
 import numbers
 import os
 from collections.abc import Sequence
+from itertools import repeat
 from operator import mul
 from typing import Any
 
@@ -78,9 +79,13 @@ def _check_input(x: object, nin: int, who: str) -> list[Value | float]:
     return list(x)
 
 
-def _as_values(x: list[Value | float]) -> tuple[Value, ...]:
-    """A checked input as Values: numbers become unlabelled leaves, as ``w * 0.5`` makes them."""
-    return tuple(xi if isinstance(xi, Value) else Value(float(xi)) for xi in x)
+def _as_values(x: list[Value | float], labels: Sequence[str] | None = None) -> tuple[Value, ...]:
+    """A checked input as Values: numbers become leaves labelled ``labels[i]`` (unlabelled, as
+    ``w * 0.5`` makes them, without labels); Values are used as they are."""
+    names = repeat("") if labels is None else labels
+    return tuple(
+        xi if isinstance(xi, Value) else Value(float(xi), name) for xi, name in zip(x, names)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,11 +344,7 @@ class MLP(Module):
         Plain numbers become leaf Values labelled ``x[i]``; Values are used as they are (so a
         gradient with respect to the input can be read from them).
         """
-        x = _check_input(x, self.nin, "MLP")
-        x = [
-            xi if isinstance(xi, Value) else Value(float(xi), label)
-            for xi, label in zip(x, self._input_labels)
-        ]
+        x = _as_values(_check_input(x, self.nin, "MLP"), self._input_labels)
         for layer in self.layers:
             x = layer._forward(x)
         return x
