@@ -133,6 +133,27 @@ def max_margin_loss(value: type, score, params: list, xs: list, ys: list) -> obj
     return data_loss + reg_loss
 
 
+def load_weights(engine: str, params: list, weights: list[float]) -> None:
+    """Give the parameters micrograd's initial weights (in micrograd's order)."""
+    if len(params) != len(weights):
+        raise ValueError(f"{engine}: {len(params)} parameters, expected {len(weights)}")
+    for p, w in zip(params, weights):
+        p.data = w
+
+
+def stepgrad_model(engine: str, weights: list[float]) -> object:
+    """stepgrad's MLP of the demo (relu hidden units, linear output) with micrograd's weights;
+    fused for the engines whose name ends in ``-fused``."""
+    from nn import MLP
+
+    fused = engine.endswith("-fused")
+    model = MLP(
+        SIZES[0], list(SIZES[1:]), activation="relu", output_activation="linear", fused=fused
+    )
+    load_weights(engine, model.parameters(), weights)
+    return model
+
+
 def train_graph_engine(engine: str, setup: dict, steps: int) -> dict:
     """Train with micrograd or stepgrad; per step: forward, backward and update times, loss."""
     if engine == "micrograd":
@@ -140,27 +161,17 @@ def train_graph_engine(engine: str, setup: dict, steps: int) -> dict:
         from micrograd.nn import MLP
 
         model = MLP(SIZES[0], list(SIZES[1:]))
+        load_weights(engine, model.parameters(), setup["weights"])
         score = model  # micrograd's one-unit output layer returns a bare Value
     else:
         from autograd import Value
-        from nn import MLP
 
-        model = MLP(
-            SIZES[0],
-            list(SIZES[1:]),
-            activation="relu",
-            output_activation="linear",
-            fused=engine == "stepgrad-fused",
-        )
+        model = stepgrad_model(engine, setup["weights"])
 
         def score(inputs: list) -> object:
             return model(inputs)[0]
 
     params = model.parameters()
-    if len(params) != len(setup["weights"]):
-        raise ValueError(f"{engine}: {len(params)} parameters, expected {len(setup['weights'])}")
-    for p, w in zip(params, setup["weights"]):
-        p.data = w
 
     record: dict[str, list[float]] = {"forward": [], "backward": [], "update": [], "step": []}
     losses: list[float] = []
@@ -188,18 +199,10 @@ def train_graph_engine(engine: str, setup: dict, steps: int) -> dict:
 def train_with_fit(engine: str, setup: dict) -> dict:
     """The demo's whole loop through ``nn.fit``: full batch, hinge loss + L2, SGD with the
     demo's schedule, for ``setup["epochs"]`` epochs; timed from the call to its return."""
-    from nn import MLP, SGD, fit
+    from nn import SGD, fit
 
-    model = MLP(
-        SIZES[0],
-        list(SIZES[1:]),
-        activation="relu",
-        output_activation="linear",
-        fused=engine == "stepgrad-fit-fused",
-    )
+    model = stepgrad_model(engine, setup["weights"])
     params = model.parameters()
-    for p, w in zip(params, setup["weights"]):
-        p.data = w
     optimizer = SGD(params, lr=learning_rate)
     compared: list[float] = []  # the parameters after as many steps as micrograd takes
 
