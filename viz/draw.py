@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import graphviz
 
 from autograd import Value, topological_order
+from nn.mlp import MLP
 from nn.network import NetworkLayout, layout_of_mlp
 from viz import numbers
 from viz.labels import escape_html_label, html_label, label_text
@@ -386,8 +387,6 @@ _UNIT_NAME = re.compile(r"^layers\.(?P<layer>\d+)\.neurons\.(?P<unit>\d+)$")
 
 def _mlp_layout(model: object) -> NetworkLayout | None:
     """An ``nn.MLP``'s layout (names and activations only), to head its boxes; else None."""
-    from nn.mlp import MLP  # only for the isinstance test
-
     return layout_of_mlp(model) if isinstance(model, MLP) else None
 
 
