@@ -1,4 +1,4 @@
-"""The built-in lessons (2-2-1, 1-1-1, softmax): one registry; each lesson is a spec file.
+"""The built-in lessons (2-2-1, 1-1-1, softmax, 2-2-2): one registry; each a spec file.
 
 The three worked examples of the source documents are data, in ``nn/lessons/<name>.toml``
 (shipped with the package), and become graphs through the one lesson model (``nn.lesson``):
@@ -14,6 +14,10 @@ The three worked examples of the source documents are data, in ``nn/lessons/<nam
 * ``"softmax"`` (the softmax derivation): 2 inputs, 3 sigmoid hidden units, a 3-class softmax
   output and the cross-entropy loss against a one-hot target, built from exp, +, /, log and *
   nodes so that the engine's dJ/dz2 can be checked against the closed form y_hat - y.
+* ``"2-2-2"`` (the step-by-step walkthrough): 2 inputs, 2 sigmoid hidden units, 2 sigmoid
+  outputs, shared frozen biases, E_total = sum 1/2 (t - o)^2, learning rate 0.5, and the
+  numbers it printed; its total error after one round is diagnosed
+  (``updated-weights-in-backward``).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from importlib import resources
 from nn.lesson import Lesson, build_lesson, engine_values, iterate_lesson
 from nn.spec import LessonSpec, read_spec_text
 
-EXAMPLE_NAMES = ("2-2-1", "1-1-1", "softmax")
+EXAMPLE_NAMES = ("2-2-1", "1-1-1", "softmax", "2-2-2")
 
 Example = Lesson  # the name these were known by before every example became a lesson
 

@@ -87,6 +87,11 @@ class Lesson:
         return self.spec.loss.symbol if self.spec is not None else "L"
 
     @property
+    def lr_symbol(self) -> str:
+        """How the lesson writes the learning rate (η unless its book writes l or α)."""
+        return self.spec.lr_symbol if self.spec is not None else "η"
+
+    @property
     def error_sign(self) -> int:
         return self.spec.error_sign if self.spec is not None else 1
 
@@ -222,21 +227,25 @@ def _loss(g: _Builder, spec: LessonSpec, outputs: list[Value], targets: list[Val
     else:
         half = g.leaf("1/2", 0.5) if loss.kind == "half_squared_error" else None
         terms = []
-        for y, t in zip(outputs, targets):
+        for k, (y, t) in enumerate(zip(outputs, targets)):
             a, b = (t, y) if loss.difference == "t - y" else (y, t)
             diff = g.name(a - b, f"{a.label} - {b.label}")
             if half is None:
                 if n == 1 and loss.reduction == "sum":
                     return g.name(diff**2, "loss")
-                terms.append(g.name(diff**2, f"({diff.label})^2"))
+                term_label = loss.terms[k] if loss.terms else f"({diff.label})^2"
+                terms.append(g.name(diff**2, term_label))
             else:
                 square = g.name(diff**2, f"({diff.label})^2")
                 if n == 1 and loss.reduction == "sum":
                     return g.name(half * square, "loss")
-                terms.append(g.name(half * square, f"1/2*({diff.label})^2"))
+                term_label = loss.terms[k] if loss.terms else f"1/2*({diff.label})^2"
+                terms.append(g.name(half * square, term_label))
         total = terms[0] if n == 1 else g.sum(terms)
     if loss.reduction == "mean" and n > 1:
         total = total * g.leaf(f"1/{n}", 1.0 / n)
+    if total.label and g.nodes.get(total.label) is total:
+        del g.nodes[total.label]  # the last partial sum is the loss itself: one label, "loss"
     return g.name(total, "loss")
 
 

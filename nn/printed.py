@@ -3,8 +3,9 @@
 For any lesson whose spec lists printed numbers, each printed number is compared with the true
 one at the precision it was printed, and each mismatch is classified:
 
-* ``ROUNDING_ONLY``: the printed number is the true one cut off instead of rounded (or is right
-  given earlier numbers that were only rounded);
+* ``ROUNDING_ONLY``: the printed number is right given earlier numbers that were only rounded
+  (diagnosis ``rounded-intermediates``), or is the true one cut off instead of rounded
+  (``truncated``);
 * ``INHERITS``: the source's arithmetic is right given its *own* earlier (wrong) numbers;
 * ``WRONG_ARITHMETIC``: wrong even given the source's own earlier numbers.
 
@@ -14,15 +15,27 @@ every printed error term and gradient is pinned too. Each printed quantity is th
 from its inputs in that pinned world (a node from its pinned parents, a gradient from its
 pinned children, a local slope such as sigma'(z) from the pinned z), recording which printed
 numbers it read on the way: those are the numbers an error can be inherited from.
+
+A number with wrong arithmetic is then compared with re-runs of the lesson, each with one named
+mistake applied (``nn.diagnosis``); the simplest that reproduces it at its printed precision is
+its diagnosis, with the later mismatches the same mistake explains.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from autograd import Value, topological_order
+from nn.diagnosis import (
+    MEANING,
+    ROUNDED_INTERMEDIATES,
+    TRUNCATED,
+    Mistake,
+    MistakeRun,
+    mistakes_for,
+)
 from nn.lesson import Lesson, build_lesson, engine_values, iterate_lesson
 from nn.spec import PrintedEntry
 
@@ -41,6 +54,9 @@ class Comparison:
     ``inherited_from`` names the wrong earlier printed numbers it was computed from (for
     ``INHERITS``), ``inherited_printed`` their printed texts. ``cut_off`` is True when the printed
     number only fits if the source cut off further decimals instead of rounding.
+    ``diagnosis`` names the mistake from the catalogue (``nn.diagnosis``) that reproduces the
+    printed number ('' when none does), ``diagnosis_text`` says it in words, ``also_explains``
+    lists the later mismatched numbers (``name`` or ``name after N``) the same mistake gives.
     """
 
     name: str
@@ -53,6 +69,14 @@ class Comparison:
     inherited_printed: tuple[str, ...] = ()
     cut_off: bool = False
     after: int = 0
+    diagnosis: str = ""
+    diagnosis_text: str = ""
+    also_explains: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The quantity's name, with the training step for a number printed after some."""
+        return self.name + (f" after {self.after}" if self.after else "")
 
     @property
     def value(self) -> float:
@@ -65,6 +89,32 @@ class Comparison:
         return self.kind != MATCH
 
 
+def quantity_symbol(name: str, loss_symbol: str = "L", lr_symbol: str = "η") -> str:
+    """How a quantity's name is written for people: 'delta2' -> 'δ2', 'dL/dW2[0]' -> '∂L/∂W2[0]'."""
+    if name.startswith("dL/d"):
+        return f"∂{loss_symbol}/∂{quantity_symbol(name[4:], loss_symbol, lr_symbol)}"
+    if name.startswith("sigma'"):
+        return "σ'" + name[6:]
+    if name.startswith("delta"):
+        return "δ" + name[5:]
+    if name.startswith("y_hat"):
+        return "ŷ" + name[5:]
+    if name == "loss":
+        return loss_symbol
+    if name == "lr":
+        return lr_symbol
+    if name.endswith(" (updated)"):
+        return name[: -len(" (updated)")] + " (new)"
+    return name
+
+
+# For a terminal that cannot show the sheet's symbols: the nearest plain-ASCII spelling.
+ASCII_SPELLING = str.maketrans({
+    "·": "*", "−": "-", "²": "^2", "½": "1/2", "σ": "sigma", "δ": "delta", "ŷ": "y_hat",
+    "∂": "d", "η": "lr", "✗": "X", "✓": "OK",
+})  # fmt: skip
+
+
 def decimals(printed: str) -> int:
     """Number of decimal places printed ("0.017" -> 3)."""
     return len(printed.partition(".")[2])
@@ -74,6 +124,11 @@ def rounds_to(printed: str, x: float) -> bool:
     """True if x rounded to the printed number of decimals is the printed number."""
     scale = 10.0 ** decimals(printed)
     return abs(round(x * scale) - float(printed) * scale) < 1e-6
+
+
+def significant_digits(printed: str) -> int:
+    """Number of significant digits printed ("-0.0052" -> 2, "0.291027924" -> 9)."""
+    return len(printed.lstrip("-").replace(".", "").lstrip("0"))
 
 
 def cuts_to(printed: str, x: float) -> bool:
@@ -112,6 +167,9 @@ def _apply(node: Value, parents: Sequence[float], leaky: Mapping[int, float]) ->
     raise ValueError(f"the printed-number check does not know the op {op!r}")
 
 
+_SLOPE_FROM_OUTPUT = ("sigmoid", "tanh")
+
+
 def _local_reads(op: str, k: int, n: int) -> list[int]:
     """Which parents' values the local derivative with respect to parent k reads."""
     if op in ("+", "-", "neg"):
@@ -135,9 +193,13 @@ class PinnedWorld:
 
     ``raw_data``/``raw_grad``: a node's value and gradient recomputed from its (pinned)
     neighbours, ignoring its own pin; ``*_deps``: the printed numbers that recomputation read.
+    An activation's slope (σ'(z) = a·(1 − a)) is taken from the printed output a when z was not
+    printed, or always with ``slopes_from_outputs``.
     """
 
-    def __init__(self, lesson: Lesson, pinned: Mapping[str, float]) -> None:
+    def __init__(
+        self, lesson: Lesson, pinned: Mapping[str, float], slopes_from_outputs: bool = False
+    ) -> None:
         self.lesson = lesson
         order = topological_order(lesson.loss)
         leaky = {id(n): _leaky_slope(lesson, n) for n in order if n.op == "leaky_relu"}
@@ -155,6 +217,7 @@ class PinnedWorld:
         self.raw_data: dict[int, float] = {}
         self.raw_data_deps: dict[int, list[str]] = {}
         self.fresh: dict[int, Value] = {}
+        self.slope_pins: dict[int, str] = {}  # activation node -> its printed output's name
         for node in order:
             if node.is_leaf:
                 raw, deps = node.data, []
@@ -163,6 +226,13 @@ class PinnedWorld:
                 fresh = _apply(node, [data[id(p)] for p in parents], leaky)
                 self.fresh[id(node)] = fresh
                 raw, deps = fresh.data, _merge(*(data_deps[id(p)] for p in parents))
+                z_pinned = parents[0].label in pinned
+                if node.op in _SLOPE_FROM_OUTPUT and node.label in pinned and (
+                    slopes_from_outputs or not z_pinned
+                ):
+                    # the sheet writes σ'(z) = a·(1 − a): a source may work it from its printed a
+                    fresh.data = pinned[node.label]
+                    self.slope_pins[id(node)] = node.label
             self.raw_data[id(node)], self.raw_data_deps[id(node)] = raw, deps
             if node.label and node.label in pinned:
                 data[id(node)], data_deps[id(node)] = pinned[node.label], [node.label]
@@ -190,6 +260,8 @@ class PinnedWorld:
             for k, parent in enumerate(parents):
                 reads = [parents[m] for m in _local_reads(node.op, k, len(parents))]
                 deps_k = _merge(g_deps, *(data_deps[id(p)] for p in reads))
+                if key in self.slope_pins:
+                    deps_k = _merge(deps_k, [self.slope_pins[key]])
                 grad[id(parent)] = grad.get(id(parent), 0.0) + local[k] * g
                 grad_deps[id(parent)] = _merge(grad_deps.get(id(parent), []), deps_k)
 
@@ -205,6 +277,8 @@ class PinnedWorld:
         if name in lesson.slopes:
             node = lesson.nodes[lesson.slopes[name]]
             (slope,) = self.fresh[id(node)].local_grads()
+            if id(node) in self.slope_pins:
+                return slope, [self.slope_pins[id(node)]]
             return slope, self.data_deps[id(node.parents[0])]
         if name.endswith(" (updated)") and name[: -len(" (updated)")] in lesson.nodes:
             node = lesson.nodes[name[: -len(" (updated)")]]
@@ -223,6 +297,59 @@ def _leaky_slope(lesson: Lesson, node: Value) -> float:
             if any(u.a is node for u in layer.units):
                 return spec.leaky_slope
     return 0.01
+
+
+# ---------------------------------------------------------------------------------------------
+# Printed names: every way stepgrad writes a quantity
+# ---------------------------------------------------------------------------------------------
+
+MAX_LISTED_NAMES = 40  # an unknown name lists at most this many valid ones
+
+
+def _squash(name: str) -> str:
+    return "".join(name.split())
+
+
+def name_forms(lesson: Lesson, name: str) -> list[str]:
+    """The ways a quantity may be named: its name, its symbol as shown, that symbol in ASCII."""
+    shown = quantity_symbol(name, lesson.loss_symbol, lesson.lr_symbol)
+    forms = [name, shown, shown.translate(ASCII_SPELLING)]
+    if name.endswith(" (updated)"):
+        forms.append(name[: -len(" (updated)")] + "+")  # w5+, as many books write it
+    return forms
+
+
+def resolve_name(lesson: Lesson, name: str, names: Sequence[str]) -> str | None:
+    """The quantity ``name`` stands for (any form of :func:`name_forms`), or None."""
+    if name in names:
+        return name
+    wanted = _squash(name)
+    for candidate in names:
+        if any(_squash(form) == wanted for form in name_forms(lesson, candidate)):
+            return candidate
+    return None
+
+
+def unknown_name_message(lesson: Lesson, name: str, names: Sequence[str], where: str) -> str:
+    """'printed number 'x' is not a quantity of lesson ...; the quantities are: ...' (bounded)."""
+    shown = [quantity_symbol(n, lesson.loss_symbol, lesson.lr_symbol) for n in names]
+    listed = ", ".join(shown[:MAX_LISTED_NAMES])
+    more = len(shown) - MAX_LISTED_NAMES
+    if more > 0:
+        listed += f", … ({more} more)"
+    return (
+        f"{where} {name!r} is not a quantity of lesson {lesson.name!r}; its quantities are: "
+        + listed
+    )
+
+
+def resolve_printed(lesson: Lesson, entry: PrintedEntry, names: Sequence[str]) -> PrintedEntry:
+    """The entry with its name resolved to the quantity's name; ValueError listing valid ones."""
+    found = resolve_name(lesson, entry.name, names)
+    if found is None:
+        steps = f" (after {entry.after} steps)" if entry.after else ""
+        raise ValueError(unknown_name_message(lesson, entry.name, names, f"printed number{steps}"))
+    return entry if found == entry.name else replace(entry, name=found)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,30 +372,37 @@ def check_printed(
     """
     if printed is None:
         printed = lesson.spec.printed if lesson.spec is not None else ()
-    first = [p for p in printed if p.after == 0]
+    first = [resolve_printed(lesson, p, list(true_values)) for p in printed if p.after == 0]
     later = [p for p in printed if p.after > 0]
-    for p in first:
-        if p.name not in true_values:
-            raise ValueError(
-                f"printed number {p.name!r} is not a quantity of lesson {lesson.name!r}"
-            )
     if order is not None:
         position = {name: k for k, name in enumerate(order)}
         first.sort(key=lambda p: position.get(p.name, len(position)))
     pinned = {p.name: float(p.printed) for p in first}
-    world = PinnedWorld(lesson, pinned)
+    worlds = (PinnedWorld(lesson, pinned), PinnedWorld(lesson, pinned, slopes_from_outputs=True))
     texts = {p.name: p.printed for p in first}
     kinds: dict[str, str] = {}
     result: list[Comparison] = []
     for entry in first:
         true = float(true_values[entry.name])
-        given, deps = world.recompute(entry.name)
-        wrong_upstream = tuple(d for d in deps if kinds.get(d) in (INHERITS, WRONG_ARITHMETIC))
-        result.append(_classify(entry, true, given, wrong_upstream, texts))
-        kinds[entry.name] = result[-1].kind
+        for world in worlds:  # the second only where the first does not reproduce the number
+            given, deps = world.recompute(entry.name)
+            wrong_upstream = tuple(
+                d for d in deps if kinds.get(d) in (INHERITS, WRONG_ARITHMETIC)
+            )
+            comparison = _classify(entry, true, given, wrong_upstream, texts)
+            if comparison.kind != WRONG_ARITHMETIC and not comparison.cut_off:
+                break
+        if comparison.kind == WRONG_ARITHMETIC or comparison.cut_off:
+            given, deps = worlds[0].recompute(entry.name)
+            wrong_upstream = tuple(
+                d for d in deps if kinds.get(d) in (INHERITS, WRONG_ARITHMETIC)
+            )
+            comparison = _classify(entry, true, given, wrong_upstream, texts)
+        result.append(comparison)
+        kinds[entry.name] = comparison.kind
     if later:
         result += _check_later(lesson, later, result)
-    return result
+    return diagnose(lesson, result)
 
 
 def _classify(
@@ -280,13 +414,19 @@ def _classify(
 ) -> Comparison:
     printed = entry.printed
     cut_off = False
+    diagnosis = ""
     if rounds_to(printed, true):
         kind = MATCH
+    elif not wrong_upstream and rounds_to(printed, given):
+        # right from the source's own (only rounded) numbers: checked before "cut off", which
+        # a number computed from rounded ones can look like by chance
+        kind, diagnosis = ROUNDING_ONLY, ROUNDED_INTERMEDIATES
     elif cuts_to(printed, true):
-        kind, cut_off = ROUNDING_ONLY, True
+        kind, cut_off, diagnosis = ROUNDING_ONLY, True, TRUNCATED
     elif rounds_to(printed, given) or cuts_to(printed, given):
         kind = INHERITS if wrong_upstream else ROUNDING_ONLY
         cut_off = not rounds_to(printed, given)
+        diagnosis = TRUNCATED if kind == ROUNDING_ONLY else ""
     else:
         kind = WRONG_ARITHMETIC
     inherited = wrong_upstream if kind == INHERITS else ()
@@ -301,6 +441,8 @@ def _classify(
         inherited_printed=tuple(texts[n] for n in inherited),
         cut_off=cut_off,
         after=entry.after,
+        diagnosis=diagnosis,
+        diagnosis_text=MEANING.get(diagnosis, "") if diagnosis else "",
     )
 
 
@@ -319,11 +461,7 @@ def _check_later(
     result = []
     for entry in later:
         values = values_at[entry.after]
-        if entry.name not in values:
-            raise ValueError(
-                f"printed number {entry.name!r} (after {entry.after} steps) is not a quantity of "
-                f"lesson {lesson.name!r}"
-            )
+        entry = resolve_printed(lesson, entry, list(values))
         true = values[entry.name]
         comparison = _classify(entry, true, true, (), {})
         if comparison.mismatch and not comparison.cut_off and wrong_first:
@@ -338,6 +476,83 @@ def _check_later(
             )  # fmt: skip
         result.append(comparison)
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Naming the mistake
+# ---------------------------------------------------------------------------------------------
+
+MIN_DIGITS = 2  # a number printed with one significant digit fits too many mistakes to name one
+DIAGNOSIS_WORK = 400_000  # training steps times parameters one re-run may take
+
+
+class _Runs:
+    """The lesson's mistaken re-runs, built as they are asked for; values at printed steps."""
+
+    def __init__(self, lesson: Lesson) -> None:
+        self.lesson = lesson
+        self.mistakes = mistakes_for(lesson)
+        self._runs: dict[int, MistakeRun] = {}
+        self.size = max(len(lesson.parameters), 1)
+
+    def value(self, k: int, c: Comparison) -> float | None:
+        if c.after * self.size > DIAGNOSIS_WORK:
+            return None
+        if k not in self._runs:
+            self._runs[k] = MistakeRun(self.lesson, self.mistakes[k])
+        value = self._runs[k].values(c.after).get(c.name)
+        return value if value is not None and math.isfinite(value) else None
+
+    def reproduces(self, k: int, c: Comparison) -> bool:
+        value = self.value(k, c)
+        return value is not None and rounds_to(c.printed, value)
+
+
+def diagnose(lesson: Lesson, comparisons: Sequence[Comparison]) -> list[Comparison]:
+    """Name the mistake behind each number with wrong arithmetic, where one in the catalogue fits.
+
+    For each such number, every mistake that applies to the lesson is tried (a re-run with that
+    one mistake); of those that reproduce the printed number at its printed precision, the one
+    already named for an earlier number wins, then the one that contradicts the fewest numbers
+    printed right, then the simplest (catalogue order). The chosen mistake also lists the later
+    mismatched numbers it reproduces.
+    """
+    out = list(comparisons)
+    if lesson.spec is None:
+        return out
+    runs = _Runs(lesson)
+    right = [c for c in out if c.kind == MATCH and c.after == 0]
+    named: list[int] = []  # mistakes already named, in order
+
+    def contradictions(k: int) -> int:
+        return sum(
+            1
+            for c in right
+            if (v := runs.value(k, c)) is not None and not rounds_to(c.printed, v)
+        )
+
+    for index, c in enumerate(out):
+        if c.kind != WRONG_ARITHMETIC or significant_digits(c.printed) < MIN_DIGITS:
+            continue
+        order = named + [k for k in range(len(runs.mistakes)) if k not in named]
+        fits = [k for k in order if runs.reproduces(k, c)]
+        if not fits:
+            continue
+        earlier = [k for k in fits if k in named]
+        if earlier:
+            k = earlier[0]
+        else:
+            k = min(fits, key=lambda m: (contradictions(m), fits.index(m)))
+            named.append(k)
+        mistake: Mistake = runs.mistakes[k]
+        also = tuple(
+            later.key
+            for later in out[index + 1 :]
+            if later.kind in (WRONG_ARITHMETIC, INHERITS) and runs.reproduces(k, later)
+        )
+        out[index] = replace(c, diagnosis=mistake.name, diagnosis_text=mistake.words,
+                             also_explains=also)  # fmt: skip
+    return out
 
 
 def first_error(comparisons: Sequence[Comparison]) -> Comparison | None:

@@ -36,14 +36,14 @@ MAX_SYMBOL = 40
 
 _TOP_KEYS = {
     "name", "title", "source", "notes", "learning_rate", "inputs", "targets", "layers", "loss",
-    "error_term", "printed", "shortcut_owner",
+    "error_term", "printed", "shortcut_owner", "learning_rate_symbol",
 }  # fmt: skip
 _LAYER_KEYS = {
     "activation", "weights", "orientation", "biases", "train_biases", "symbols", "products",
     "leaky_slope",
 }  # fmt: skip
 _LAYER_SYMBOL_KEYS = {"weights", "biases", "z", "a", "delta"}
-_LOSS_KEYS = {"kind", "reduction", "difference", "symbol", "show_output_slope"}
+_LOSS_KEYS = {"kind", "reduction", "difference", "symbol", "show_output_slope", "terms"}
 _PRINTED_KEYS = {"name", "value", "text", "after"}
 _SYMBOL = re.compile(r"^[^\s=,]{1,40}$")
 _PRINTED_NUMBER = re.compile(r"^[−-]?\d+(\.\d+)?$")
@@ -110,6 +110,7 @@ class LossSpec:
     difference: str = "t - y"  # or "y - t": how the book writes the squared difference
     symbol: str = "L"
     show_output_slope: bool = False  # list dL/d(output) as its own step before the delta
+    terms: tuple[str, ...] = ()  # symbols of the per-output terms (E_o1, E_o2), when named
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class LessonSpec:
     error_sign: int  # +1: delta = dL/dz; -1: the book's error term Err = -dL/dz
     printed: tuple[PrintedEntry, ...]
     shortcut_owner: str = "textbook's"
+    lr_symbol: str = "η"  # how the book writes the learning rate (some write l or α)
 
     def parameter_names(self) -> list[str]:
         """The trainable parameters' symbols, layer by layer, weights in file order, then biases."""
@@ -481,8 +483,11 @@ def parse_spec(data: object, source: str = "") -> LessonSpec:
         difference=c.choice(lt.get("difference", "t - y"), "loss.difference", ("t - y", "y - t")),
         symbol=c.symbol(lt.get("symbol", "L"), "loss.symbol"),
         show_output_slope=c.flag(lt.get("show_output_slope", False), "loss.show_output_slope"),
+        terms=_loss_terms(c, lt.get("terms"), len(targets)),
     )
     last = layers[-1]
+    if loss.terms and (loss.kind not in ("squared_error", "half_squared_error") or fan_in < 2):
+        raise c.fail("loss.terms", "names the terms of a squared error over 2 or more outputs")
     if loss.kind == "cross_entropy" and last.activation != "softmax":
         raise c.fail("loss.kind", "cross_entropy needs a softmax output layer")
     if last.activation == "softmax" and loss.kind != "cross_entropy":
@@ -521,9 +526,19 @@ def parse_spec(data: object, source: str = "") -> LessonSpec:
         error_sign=-1 if error_term == "-dL/dz" else 1,
         printed=_printed(c, top.get("printed", [])),
         shortcut_owner=c.text(top.get("shortcut_owner", "textbook's"), "shortcut_owner", 60),
+        lr_symbol=c.symbol(top.get("learning_rate_symbol", "η"), "learning_rate_symbol"),
     )
     _check_unique_symbols(c, spec)
     return spec
+
+
+def _loss_terms(c: _Check, raw: object, n: int) -> tuple[str, ...]:
+    """``terms = ["E_o1", "E_o2"]``: one symbol per output's term of the loss (optional)."""
+    if raw is None:
+        return ()
+    if isinstance(raw, str) or not isinstance(raw, Sequence) or len(raw) != n:
+        raise c.fail("loss.terms", f"must be a list of {n} symbols, one per output")
+    return tuple(c.symbol(v, f"loss.terms[{k}]") for k, v in enumerate(raw))
 
 
 def _check_unique_symbols(c: _Check, spec: LessonSpec) -> None:
@@ -550,6 +565,8 @@ def _check_unique_symbols(c: _Check, spec: LessonSpec) -> None:
                 claim(layer.z_symbols[j], f"{where}.z[{j}]")
             claim(layer.a_symbols[j], f"{where}.a[{j}]")
             claim(layer.delta_symbols[j], f"{where}.delta[{j}]")
+    for k, s in enumerate(spec.loss.terms):
+        claim(s, f"loss.terms[{k}]")
     claim("loss", "the loss")
 
 

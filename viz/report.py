@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import json
 
-from nn.printed import INHERITS, MATCH, ROUNDING_ONLY, WRONG_ARITHMETIC, Comparison, first_error
+from nn.diagnosis import ROUNDED_INTERMEDIATES, TRUNCATED
+from nn.printed import (
+    ASCII_SPELLING,
+    INHERITS,
+    MATCH,
+    ROUNDING_ONLY,
+    WRONG_ARITHMETIC,
+    Comparison,
+    decimals,
+    first_error,
+)
 from viz.numbers import format_number
 from viz.sheet import SECTION_TRAINING, Explanation, Quantity, symbol
 
@@ -36,14 +46,35 @@ def _what(c: Comparison, loss_symbol: str, formula: str = "") -> str:
     return c.text or formula or symbol(c.name, loss_symbol)
 
 
+def shown_beside(x: float, printed: str) -> str:
+    """``x`` with enough digits to show where it differs from ``printed``: at least two
+    decimals more than were printed (a misprint in the 7th digit stays visible)."""
+    text = format_number(x)
+    wanted = decimals(printed) + 2
+    if "e" in text or len(text.partition(".")[2]) < wanted:
+        longer = f"{x + 0.0:.{wanted}f}".rstrip("0").rstrip(".")
+        if len(longer) > len(text.replace("−", "-")):  # more digits than the sheet shows
+            text = longer.replace("-", "−")
+    return text
+
+
+def _diagnosis_words(c: Comparison) -> str:
+    """'; likely mistake updated-weights-in-backward: computed with …' ('' when none)."""
+    if not c.diagnosis or c.diagnosis in (ROUNDED_INTERMEDIATES, TRUNCATED):
+        return ""
+    return f"; likely mistake {c.diagnosis}: {c.diagnosis_text}"
+
+
 def seed_mark(c: Comparison, loss_symbol: str = "L", formula: str = "") -> str:
     """One line: the source's printed number, a ✓/✗ mark, the kind of mismatch and why."""
     printed = _seed_number(c.printed)
     if c.kind == MATCH:
         return f"{MARK_RIGHT} printed {printed} (matches)"
-    given = format_number(c.given)
+    given = shown_beside(c.given, c.printed)
     cut = f", cut off to {printed} instead of rounded" if c.cut_off else ""
-    if c.kind == WRONG_ARITHMETIC:
+    if c.kind == WRONG_ARITHMETIC and c.after:
+        why = f"the true value is {shown_beside(c.true_value, c.printed)}"
+    elif c.kind == WRONG_ARITHMETIC:
         why = f"{_what(c, loss_symbol, formula)} = {given}, even with the source's own numbers"
     elif c.kind == INHERITS:
         own = ", ".join(
@@ -51,15 +82,21 @@ def seed_mark(c: Comparison, loss_symbol: str = "L", formula: str = "") -> str:
             for n, p in zip(c.inherited_from, c.inherited_printed)
         )
         why = f"right given the source's own {own}: {_what(c, loss_symbol, formula)} = {given}{cut}"
+    elif c.diagnosis == ROUNDED_INTERMEDIATES:
+        why = (
+            f"the true value is {shown_beside(c.true_value, c.printed)}; computed from the "
+            f"source's own rounded numbers it is {given}"
+        )
     else:
-        why = f"the true value is {format_number(c.true_value)}{cut}"
-    return f"{MARK_WRONG} printed {printed} ({c.kind}): {why}"
+        why = f"the true value is {shown_beside(c.true_value, c.printed)}{cut}"
+    return f"{MARK_WRONG} printed {printed} ({c.kind}): {why}{_diagnosis_words(c)}"
 
 
 def seed_summary(
     comparisons: list[Comparison], loss_symbol: str = "L", formulas: dict[str, str] | None = None
 ) -> list[str]:
-    """Where the source's first error enters, and which later numbers only inherit it."""
+    """Where the source's first error enters, which later numbers only inherit it, and the
+    mistakes named."""
 
     def names(kind: str) -> str:
         found = [_label(c, loss_symbol) for c in comparisons if c.kind == kind]
@@ -69,13 +106,29 @@ def seed_summary(
     lines = []
     if first is None:
         lines.append("Every printed number follows from the source's own earlier numbers.")
+    elif first.after:
+        lines.append(
+            f"The first error is {_label(first, loss_symbol)}: the source prints "
+            f"{_seed_number(first.printed)}, the true value is "
+            f"{shown_beside(first.true_value, first.printed)}; every number it printed for the "
+            "first pass before it is right given its own earlier numbers."
+        )
     else:
         what = _what(first, loss_symbol, (formulas or {}).get(first.name, ""))
+        built_on = any(c.kind == INHERITS for c in comparisons)
         lines.append(
             f"The first error enters at {symbol(first.name, loss_symbol)}: the source prints "
             f"{_seed_number(first.printed)} for {what}, which is "
-            f"{format_number(first.given)}. Every later number is built on it."
+            f"{shown_beside(first.given, first.printed)}."
+            + (" Every later number is built on it." if built_on else "")
         )
+    for c in comparisons:
+        if _diagnosis_words(c):
+            also = [_label_of_key(k, comparisons, loss_symbol) for k in c.also_explains]
+            lines.append(
+                f"{_label(c, loss_symbol)} is what {c.diagnosis} gives: {c.diagnosis_text}."
+                + (f" The same mistake also gives {', '.join(also)}." if also else "")
+            )
     lines += [
         f"Wrong arithmetic (wrong even given the source's own earlier numbers): "
         f"{names(WRONG_ARITHMETIC)}.",
@@ -85,6 +138,11 @@ def seed_summary(
         f"Match the true value: {names(MATCH)}.",
     ]
     return lines
+
+
+def _label_of_key(key: str, comparisons: list[Comparison], loss_symbol: str) -> str:
+    found = next((c for c in comparisons if c.key == key), None)
+    return _label(found, loss_symbol) if found is not None else key
 
 
 def _seed_note(explanation: Explanation) -> list[str]:
@@ -97,7 +155,7 @@ def _seed_note(explanation: Explanation) -> list[str]:
             "there is nothing to compare."
         ]
     later = [
-        f"{_label(c, explanation.loss_symbol)} = {format_number(c.true_value)}: "
+        f"{_label(c, explanation.loss_symbol)} = {shown_beside(c.true_value, c.printed)}: "
         f"{seed_mark(c, explanation.loss_symbol)}"
         for c in explanation.later_comparisons
     ]
@@ -226,9 +284,15 @@ def to_json_data(explanation: Explanation) -> dict[str, object]:
             ),
             **({"after_training": [
                 {"name": c.name, "after": c.after, "printed": c.printed, "value": c.true_value,
-                 "kind": c.kind}
+                 "kind": c.kind, "diagnosis": c.diagnosis or None}
                 for c in comparisons if c.after
             ]} if any(c.after for c in comparisons) else {}),
+            "diagnoses": [
+                {"name": c.name, "after": c.after, "printed": c.printed,
+                 "diagnosis": c.diagnosis, "words": c.diagnosis_text,
+                 "also_explains": list(c.also_explains)}
+                for c in comparisons if c.diagnosis
+            ],
             "by_kind": {
                 kind: [
                     c.name + (f" after {c.after}" if c.after else "")
@@ -254,11 +318,7 @@ RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_js
 # ---------------------------------------------------------------------------------------------
 
 
-# For a terminal that cannot show the page's symbols: the nearest plain-ASCII spelling.
-_ASCII = str.maketrans({
-    "·": "*", "−": "-", "²": "^2", "½": "1/2", "σ": "sigma", "δ": "delta", "ŷ": "y_hat",
-    "∂": "d", "η": "lr", "✗": "X", "✓": "OK",
-})  # fmt: skip
+_ASCII = ASCII_SPELLING  # for a terminal that cannot show the page's symbols
 
 
 def write_text(stream: object, text: str) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from autograd import Value
 from nn.lesson import LayerNodes, Lesson, build_lesson, engine_values, iterate_lesson
-from nn.printed import Comparison, check_printed
+from nn.printed import Comparison, check_printed, quantity_symbol
 from nn.spec import LessonSpec, parse_spec
 from viz.numbers import format_number
 
@@ -45,21 +45,9 @@ _ACTIVATION_TEMPLATES = {
 # ---------------------------------------------------------------------------------------------
 
 
-def symbol(name: str, loss_symbol: str = "L") -> str:
+def symbol(name: str, loss_symbol: str = "L", lr_symbol: str = "η") -> str:
     """How a quantity's name is written for people: 'delta2' -> 'δ2', 'dL/dW2[0]' -> '∂L/∂W2[0]'."""
-    if name.startswith("dL/d"):
-        return f"∂{loss_symbol}/∂{symbol(name[4:], loss_symbol)}"
-    if name.startswith("sigma'"):
-        return "σ'" + name[6:]
-    if name.startswith("delta"):
-        return "δ" + name[5:]
-    if name.startswith("y_hat"):
-        return "ŷ" + name[5:]
-    if name == "loss":
-        return loss_symbol
-    if name == "lr":
-        return "η"
-    return name
+    return quantity_symbol(name, loss_symbol, lr_symbol)
 
 
 @dataclass(frozen=True)
@@ -132,6 +120,8 @@ class Quantity:
             "mismatch": None if seed is None else seed.mismatch,
             "kind": None if seed is None else seed.kind,
             "inherited_from": None if seed is None else list(seed.inherited_from),
+            "diagnosis": None if seed is None or not seed.diagnosis else seed.diagnosis,
+            "diagnosis_text": None if seed is None or not seed.diagnosis else seed.diagnosis_text,
         }
 
 
@@ -200,7 +190,8 @@ class _Sheet:
     def operand(self, name: str) -> Operand:
         if name not in self.values:  # a bug in this module: formulas must go in order
             raise AssertionError(f"{name!r} is used before it is on the sheet")
-        return Operand(name, symbol(name, self.loss_symbol), self.values[name])
+        return Operand(name, symbol(name, self.loss_symbol, self.lesson.lr_symbol),
+                       self.values[name])  # fmt: skip
 
     def add(
         self,
@@ -216,7 +207,7 @@ class _Sheet:
         self.quantities.append(
             Quantity(
                 name=name,
-                symbol=shown_as or symbol(name, self.loss_symbol),
+                symbol=shown_as or symbol(name, self.loss_symbol, self.lesson.lr_symbol),
                 section=section,
                 value=value,
                 template=template,
@@ -304,6 +295,16 @@ def _loss_formula(lesson: Lesson) -> tuple[str, list[str]]:
     if spec.loss.reduction == "mean" and n > 1:
         template = f"({template}) / {n}"
     return template, operands
+
+
+def _loss_terms(sheet: _Sheet, lesson: Lesson, v: Mapping[str, float]) -> None:
+    """Each output's term of a squared error, when the lesson names them (E_o1, E_o2)."""
+    spec = lesson.spec
+    assert spec is not None
+    half = "½·" if spec.loss.kind == "half_squared_error" else ""
+    for name, y, t in zip(spec.loss.terms, lesson.outputs, lesson.targets):
+        pair = [t.label, y.label] if spec.loss.difference == "t - y" else [y.label, t.label]
+        sheet.add(SECTION_LOSS, name, v[name], f"{half}({{0}} − {{1}})²", pair)
 
 
 def _output_errors(sheet: _Sheet, lesson: Lesson, v: Mapping[str, float]) -> None:
@@ -413,7 +414,7 @@ def _gradients(sheet: _Sheet, lesson: Lesson, v: Mapping[str, float]) -> None:
 
 
 def _updates(sheet: _Sheet, lesson: Lesson, new_values: Mapping[str, float]) -> None:
-    section = f"{SECTION_UPDATE} (η = {format_number(lesson.lr)})"
+    section = f"{SECTION_UPDATE} ({lesson.lr_symbol} = {format_number(lesson.lr)})"
     error_form: dict[str, list[str]] = {}  # the book's w + η·Err·o, for error_sign -1
     if lesson.error_sign < 0:
         for layer in lesson.layers:
@@ -506,6 +507,7 @@ def explain_lesson(
     sheet = _Sheet(lesson)
     _forward(sheet, lesson, values)
     loss_template, loss_operands = _loss_formula(lesson)
+    _loss_terms(sheet, lesson, values)
     sheet.add(SECTION_LOSS, "loss", values["loss"], loss_template, loss_operands)
     _output_errors(sheet, lesson, values)
     _hidden_errors(sheet, lesson, values)
