@@ -214,6 +214,7 @@ class MistakeRun:
         known = set(self.spec.parameter_names())
         given = {leaf.label: leaf.data for leaf in (*lesson.parameters, *lesson.constants)}
         self.parameters = {k: v for k, v in given.items() if k in known}
+        self.trained = [p.label for p in lesson.parameters]  # as the lesson trains them
         self.steps: list[dict[str, float]] = []
 
     def values(self, step: int) -> dict[str, float]:
@@ -244,6 +245,9 @@ class MistakeRun:
             out[f"dL/d{p.label}"] = g
             out[f"{p.label} (updated)"] = p.data - step * g
             self.parameters[p.label] = p.data - step * g
+        for name in self.trained:  # trained by the lesson, left as it was by the mistake
+            if f"{name} (updated)" not in out:
+                out[f"{name} (updated)"] = out[name]
         if m.transposed:  # the learner's table is the transposed one: keep reading it so
             self.parameters = _transposed(self.spec, self.parameters)
         return out
