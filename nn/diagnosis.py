@@ -14,6 +14,8 @@ Two entries are about precision, not about the computation (``rounded-intermedia
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from autograd import Value, topological_order
@@ -321,3 +323,26 @@ def _backward(
             grad[id(p)] = grad.get(id(p), 0.0) + local[k] * g
     return grad, slopes
 
+
+
+def likely_mistake(
+    lesson: Lesson,
+    name: str,
+    fits: Callable[[float], bool],
+    runs: dict[int, MistakeRun] | None = None,
+) -> Mistake | None:
+    """The simplest mistake whose first pass gives a value of ``name`` that ``fits`` (or None).
+
+    For one answer at a time (the quiz): ``fits`` says whether a value counts as the answer
+    given; ``runs`` keeps the re-runs between calls.
+    """
+    if getattr(lesson, "spec", None) is None:
+        return None
+    runs = {} if runs is None else runs
+    for k, mistake in enumerate(mistakes_for(lesson)):
+        if k not in runs:
+            runs[k] = MistakeRun(lesson, mistake)
+        value = runs[k].values(0).get(name)
+        if value is not None and math.isfinite(value) and fits(value):
+            return mistake
+    return None

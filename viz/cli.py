@@ -1,4 +1,4 @@
-"""The `stepgrad` command line: `stepgrad example`, `stepgrad trace` and `stepgrad graph`."""
+"""The `stepgrad` command line: `stepgrad example`, `check`, `trace` and `graph`."""
 
 from __future__ import annotations
 
@@ -118,6 +118,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="--graph: the computation graph (default) or the network of units and weights",
     )
 
+    check = commands.add_parser(
+        "check",
+        help="check your own numbers for a lesson: the first wrong one and its likely mistake",
+        description="Check a learner's numbers: ANSWERS is a lesson file (as for `stepgrad "
+        "example`) whose [[printed]] entries are your numbers, named by any symbol the sheet "
+        "shows (net_h1, E_total, δ_o1, ∂E_total/∂w5, w5 (new)). Each is compared with the true "
+        "value at the precision you wrote it; the first wrong one is marked and, where a known "
+        "mistake reproduces it, named.",
+        epilog="exit status: 0 when every answer is right (a number cut off instead of rounded "
+        "counts as right), 1 when some answer is wrong, 2 for bad input",
+    )
+    check.add_argument("answers", metavar="ANSWERS", help="a .toml or .json lesson file")
+    check.add_argument("--format", default="text", choices=FORMATS, help="output format")
+
     trace = commands.add_parser(
         "trace",
         help="step through your own expression: every node, every chain-rule step, every gradient",
@@ -211,6 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from viz.example_command import run_example_command
 
             return run_example_command(args)
+        if args.command == "check":
+            from viz.check_command import run_check_command
+
+            return run_check_command(args)
         if args.command == "trace":
             from viz.trace_command import run_trace_command
 

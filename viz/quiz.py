@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import TextIO
 
+from nn.diagnosis import likely_mistake
 from viz.numbers import format_number
 from viz.report import MARK_RIGHT, MARK_WRONG, given_lines, seed_mark, write_text
 from viz.sheet import SECTION_TRAINING, Explanation, Quantity
@@ -210,6 +211,7 @@ def _run(
     result: QuizResult,
 ) -> None:
     section = None
+    runs: dict = {}  # the lesson's re-runs with one mistake each, made when first needed
     for index, q in enumerate(questions, start=1):
         if q.section != section:
             section = q.section
@@ -228,6 +230,14 @@ def _run(
         else:
             result.wrong += 1
             _say(out, f"  {MARK_WRONG} wrong: you said {format_number(answer)}.")
+            mistake = likely_mistake(
+                explanation.example,
+                q.name,
+                lambda v, given=answer: is_close_enough(given, v, tolerance),
+                runs,
+            )
+            if mistake is not None:
+                _say(out, f"  likely mistake {mistake.name}: {mistake.words}.")
         _say(out, f"  {q.line()}")
         if q.seed is not None:
             _say(out, f"  {seed_mark(q.seed, explanation.loss_symbol, q.formula)}")
