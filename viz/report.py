@@ -176,7 +176,8 @@ def given_lines(explanation: Explanation) -> list[str]:
         for group in explanation.given_groups
     ]
     if "lr" in given:
-        lines.append(f"η = {format_number(given['lr'])} (learning rate)")
+        lr_symbol = getattr(explanation.example, "lr_symbol", "η")
+        lines.append(f"{lr_symbol} = {format_number(given['lr'])} (learning rate)")
     return lines
 
 
@@ -193,7 +194,8 @@ def _training_heading(explanation: Explanation) -> str:
     count = len(explanation.training)
     return (
         f"{SECTION_TRAINING}: the loss over {count} more iteration{'s' if count != 1 else ''} "
-        f"(each: forward, backward, update with η = {format_number(explanation.example.lr)})"
+        f"(each: forward, backward, update with {getattr(explanation.example, 'lr_symbol', 'η')} = "
+        f"{format_number(explanation.example.lr)})"
     )
 
 
