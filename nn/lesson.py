@@ -140,6 +140,7 @@ class Lesson:
             loss=self.loss,
             loss_symbol=self.loss_symbol,
             targets=self.targets,
+            error_sign=self.error_sign,
         )
 
     def _n_in(self) -> int:

@@ -55,12 +55,15 @@ class NetworkLayout:
     """A whole network: ``layers[0]`` is the input layer, the last one the output layer.
 
     ``loss`` (when there is one) and ``targets`` let a drawing show the error the output feeds.
+    ``error_sign`` is -1 for a lesson whose error term is the book's Err = -dLoss/dz: a drawing
+    then shows each unit's error term with that sign.
     """
 
     layers: tuple[LayerView, ...]
     loss: Value | None = None
     loss_symbol: str = "L"
     targets: tuple[Value, ...] = field(default_factory=tuple)
+    error_sign: int = 1
 
     def parameters(self) -> list[Value]:
         """Every weight and bias Value once, layer by layer, in the order they appear."""

@@ -276,11 +276,15 @@ class _NetworkBuilder:
             else:
                 rows.append(f"{z_name} = {self.number(unit.z.data)}")
                 rows.append(f"{symbol} = {self.number(unit.a.data)}")
-        if not is_input and self.has_grads and unit.z is not None and compact:
-            rows.append(f"δ {self._maybe(self.grad_of(unit.z))}")
-        elif not is_input and self.has_grads and unit.z is not None:
-            delta = label_text(unit.delta_symbol or "δ", where + ".delta_symbol")
-            rows.append(f"{delta} = {self._maybe(self.grad_of(unit.z))}")
+        if not is_input and self.has_grads and unit.z is not None:
+            # the lesson's error term: dLoss/dz, or the book's Err = -dLoss/dz
+            grad = self.grad_of(unit.z)
+            error = None if grad is None else self.layout.error_sign * grad
+            if compact:
+                rows.append(f"δ {self._maybe(error)}")
+            else:
+                delta = label_text(unit.delta_symbol or "δ", where + ".delta_symbol")
+                rows.append(f"{delta} = {self._maybe(error)}")
         if not is_input and own_bias and unit.bias is not None and not compact:
             rows.append(self._parameter_text(unit.bias, "b", where + ".bias", "<br/>"))
         fill = _INPUT_FILL if is_input else _OUTPUT_FILL if is_output else _HIDDEN_FILL

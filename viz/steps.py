@@ -260,8 +260,10 @@ class StepPage:
         views: dict[str, tuple[str, str, list[dict]]],
         index: dict[int, int],
         precision: int,
+        negated: frozenset[int] = frozenset(),
     ) -> None:
         self.title = title
+        self._negated = negated  # nodes whose gradient the network view shows as Err = -grad
         self.steps = steps
         self.lr = lr
         self._views = views  # view name -> (button label, prepared SVG, each step's marks)
@@ -326,6 +328,10 @@ class StepPage:
             changes = [
                 [f"{what[0]}{self._index[id(node)]}", format_number(number, self._precision)]
                 for node, what, number in step.shows
+            ] + [
+                [f"e{self._index[id(node)]}", format_number(-number, self._precision)]
+                for node, what, number in step.shows
+                if what == "grad" and id(node) in self._negated
             ]
             steps.append(
                 {
@@ -488,7 +494,13 @@ def step_page(
         title = f"{name}, step by step: forward pass, backward pass" + (
             ", update" if updated else ""
         )
-    return StepPage(title, steps, lr, views, graph.index, precision)
+    negated = frozenset(
+        id(u.z)
+        for layer in (network_layout.layers if network_layout is not None else ())
+        for u in layer.units
+        if u.z is not None and network_layout.error_sign < 0
+    )
+    return StepPage(title, steps, lr, views, graph.index, precision, negated)
 
 
 def _network_layout(layout: object, model: object, root: Value) -> NetworkLayout | None:
@@ -866,6 +878,7 @@ class _NetworkPicture:
         position = 0
         for v, what in rows:
             number = v.data if what == "d" else self.final.get(id(v), 0.0)
+            number = -number if what == "e" else number
             shown = format_number(number, self.precision)
             for k in range(position, len(texts)):
                 line, content = texts[k]
@@ -909,8 +922,8 @@ def _network_rows(layout: NetworkLayout) -> dict[str, list[tuple[Value, str]]]:
                 own.append((unit.z, "d"))
             if unit.a is not None:
                 own.append((unit.a, "d"))
-            if unit.z is not None:
-                own.append((unit.z, "g"))  # its δ
+            if unit.z is not None:  # its δ, or the book's Err = -δ ("e")
+                own.append((unit.z, "e" if layout.error_sign < 0 else "g"))
             if unit.bias is not None and shared is None:
                 own += [(unit.bias, "d"), (unit.bias, "g")]
             rows[f"L{li}u{j}"] = own
