@@ -349,3 +349,26 @@ def test_a_learner_table_copy_is_not_changed_by_checking():
     before = copy.deepcopy(lesson)
     diagnoses(lesson)
     assert lesson == before
+
+
+def test_the_docs_catalogue_lists_every_mistake_once():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "diagnosis.md").read_text("utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    named = [row.split("`")[1] for row in rows]
+    assert named == list(CATALOGUE_NAMES)
+
+
+def test_the_same_mistake_gives_the_walkthroughs_outputs_after_ten_thousand_rounds():
+    def outputs_after(steps: int, **options: object) -> tuple[float, float]:
+        w, b = dict(W0), (0.35, 0.60)
+        for _ in range(steps):
+            _, w, b = by_hand(w, b, **options)  # type: ignore[arg-type]
+        v, _, _ = by_hand(w, b)
+        return v["out_o1"], v["out_o2"]
+
+    o1, o2 = outputs_after(10_000, updated_weights=True)
+    assert (f"{o1:.9f}", f"{o2:.9f}") == ("0.015912196", "0.984065734")  # as published
+    t1, t2 = outputs_after(10_000)
+    assert f"{t1:.9f}" != "0.015912196" and f"{t2:.9f}" != "0.984065734"
