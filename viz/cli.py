@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from autograd import __version__
 
-EXAMPLES = ("2-2-1", "1-1-1", "softmax")
+EXAMPLES = ("2-2-1", "1-1-1", "softmax", "2-2-2")
 FORMATS = ("text", "markdown", "json")
 
 
