@@ -483,7 +483,9 @@ def _check_later(
 # ---------------------------------------------------------------------------------------------
 
 MIN_DIGITS = 2  # a number printed with one significant digit fits too many mistakes to name one
-DIAGNOSIS_WORK = 400_000  # training steps times parameters one re-run may take
+# Training steps times parameters all re-runs of one check may take together: about 5 s for
+# the 2-2-2 lesson (0.6 ms a step); numbers printed after more training get no diagnosis.
+DIAGNOSIS_WORK = 80_000
 
 
 class _Runs:
@@ -494,13 +496,17 @@ class _Runs:
         self.mistakes = mistakes_for(lesson)
         self._runs: dict[int, MistakeRun] = {}
         self.size = max(len(lesson.parameters), 1)
+        self.spent = 0  # steps times parameters computed so far
 
     def value(self, k: int, c: Comparison) -> float | None:
-        if c.after * self.size > DIAGNOSIS_WORK:
-            return None
         if k not in self._runs:
             self._runs[k] = MistakeRun(self.lesson, self.mistakes[k])
-        value = self._runs[k].values(c.after).get(c.name)
+        run = self._runs[k]
+        more = max(c.after + 1 - len(run.steps), 0)
+        if self.spent + more * self.size > DIAGNOSIS_WORK:
+            return None
+        self.spent += more * self.size
+        value = run.values(c.after).get(c.name)
         return value if value is not None and math.isfinite(value) else None
 
     def reproduces(self, k: int, c: Comparison) -> bool:
@@ -514,8 +520,9 @@ def diagnose(lesson: Lesson, comparisons: Sequence[Comparison]) -> list[Comparis
     For each such number, every mistake that applies to the lesson is tried (a re-run with that
     one mistake); of those that reproduce the printed number at its printed precision, the one
     already named for an earlier number wins, then the one that contradicts the fewest numbers
-    printed right, then the simplest (catalogue order). The chosen mistake also lists the later
-    mismatched numbers it reproduces.
+    printed right, then the simplest (catalogue order); for a number printed after training,
+    the first that fits in that order (each such re-run trains the lesson). The chosen mistake
+    also lists the later mismatched numbers it reproduces.
     """
     out = list(comparisons)
     if lesson.spec is None:
@@ -535,7 +542,10 @@ def diagnose(lesson: Lesson, comparisons: Sequence[Comparison]) -> list[Comparis
         if c.kind != WRONG_ARITHMETIC or significant_digits(c.printed) < MIN_DIGITS:
             continue
         order = named + [k for k in range(len(runs.mistakes)) if k not in named]
-        fits = [k for k in order if runs.reproduces(k, c)]
+        if c.after:  # a run trained N steps is costly: the first that fits, in order
+            fits = next(([k] for k in order if runs.reproduces(k, c)), [])
+        else:
+            fits = [k for k in order if runs.reproduces(k, c)]
         if not fits:
             continue
         earlier = [k for k in fits if k in named]
