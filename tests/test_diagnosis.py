@@ -15,6 +15,7 @@ import math
 import pytest
 
 from nn.diagnosis import CATALOGUE_NAMES
+from tests.test_lessons import CLASSIC
 from viz.explain import explain
 
 
@@ -23,44 +24,14 @@ def sig(v: float) -> float:
 
 
 def spec(loss: str = "half_squared_error", train_biases: bool = False, lr: float = 0.5) -> dict:
-    """The 2-2-2 network of the step-by-step walkthrough, with a few switches."""
-    return {
-        "name": "2-2-2-test",
-        "learning_rate": lr,
-        "inputs": {"values": [0.05, 0.10], "symbols": ["i1", "i2"]},
-        "targets": {"values": [0.01, 0.99], "symbols": ["t1", "t2"]},
-        "layers": [
-            {
-                "activation": "sigmoid",
-                "orientation": "[unit][input]",
-                "weights": [[0.15, 0.20], [0.25, 0.30]],
-                "biases": 0.35,
-                "train_biases": train_biases,
-                "symbols": {
-                    "weights": [["w1", "w2"], ["w3", "w4"]],
-                    "biases": "b1",
-                    "z": ["net_h1", "net_h2"],
-                    "a": ["out_h1", "out_h2"],
-                    "delta": ["delta_h1", "delta_h2"],
-                },
-            },
-            {
-                "activation": "sigmoid",
-                "orientation": "[unit][input]",
-                "weights": [[0.40, 0.45], [0.50, 0.55]],
-                "biases": 0.60,
-                "train_biases": train_biases,
-                "symbols": {
-                    "weights": [["w5", "w6"], ["w7", "w8"]],
-                    "biases": "b2",
-                    "z": ["net_o1", "net_o2"],
-                    "a": ["out_o1", "out_o2"],
-                    "delta": ["delta_o1", "delta_o2"],
-                },
-            },
-        ],
-        "loss": {"kind": loss, "difference": "t - y", "symbol": "E"},
-    }
+    """The 2-2-2 network of the step-by-step walkthrough (as in test_lessons), with switches."""
+    lesson = copy.deepcopy(CLASSIC)
+    lesson["name"] = "2-2-2-test"
+    lesson["learning_rate"] = lr
+    for layer in lesson["layers"]:
+        layer["train_biases"] = train_biases
+    lesson["loss"] = {"kind": loss, "difference": "t - y", "symbol": "E"}
+    return lesson
 
 
 W0 = dict(zip([f"w{k}" for k in range(1, 9)], [0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55]))

@@ -278,7 +278,7 @@ def to_json_data(explanation: Explanation) -> dict[str, object]:
         "seed_check": None
         if comparisons is None
         else {
-            "first_error": first.name if first else None,
+            "first_error": first.key if first else None,
             "summary": seed_summary(
                 comparisons,
                 explanation.loss_symbol,
