@@ -343,3 +343,30 @@ def test_the_same_mistake_gives_the_walkthroughs_outputs_after_ten_thousand_roun
     assert (f"{o1:.9f}", f"{o2:.9f}") == ("0.015912196", "0.984065734")  # as published
     t1, t2 = outputs_after(10_000)
     assert f"{t1:.9f}" != "0.015912196" and f"{t2:.9f}" != "0.984065734"
+
+
+def test_the_named_mistake_lists_the_later_numbers_it_also_gives():
+    from viz.report import render_text
+
+    lesson = spec()
+    values, _, _ = by_hand(W0, slope="none")
+    lesson["printed"] = printed_table(values, ["out_o1", "delta_o1", "dL/dw5", "w5 (updated)"])
+    explanation = explain(lesson, steps=0)
+    first = next(c for c in explanation.seed_comparisons if c.diagnosis)
+    assert first.name == "delta_o1" and first.diagnosis == "missing-activation-slope"
+    assert first.also_explains == ("dL/dw5", "w5 (updated)")
+    text = render_text(explanation)
+    assert "The same mistake also gives ∂E/∂w5, w5 (new)." in text
+
+
+def test_re_runs_for_numbers_after_training_stay_within_the_work_bound(monkeypatch):
+    import nn.printed
+
+    # the walkthrough's number needs the last mistake of the catalogue trained one step: with
+    # room for only a few re-runs it is left without a diagnosis rather than run unbounded
+    monkeypatch.setattr(nn.printed, "DIAGNOSIS_WORK", 8 * 2 * 3)
+    (wrong,) = [c for c in explain("2-2-2", steps=0).seed_comparisons if c.mismatch]
+    assert wrong.kind == "wrong arithmetic" and wrong.diagnosis == ""
+    monkeypatch.undo()
+    (wrong,) = [c for c in explain("2-2-2", steps=0).seed_comparisons if c.mismatch]
+    assert wrong.diagnosis == "updated-weights-in-backward"
