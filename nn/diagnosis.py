@@ -231,12 +231,13 @@ class MistakeRun:
         if m.transposed:
             current = _transposed(self.spec, current)
         lesson = build_lesson(self.spec, lr=self.lr, parameters=current)
-        grads, slopes = _backward(lesson, m, None)
+        order = topological_order(lesson.loss)
+        grads, slopes = _backward(lesson, order, m, None)
         if m.updated_weights:
             for _ in range(len(lesson.layers) - 1):  # each layer's update feeds the one below
                 updated = {id(p): p.data - self.lr * grads.get(id(p), 0.0)
                            for p in lesson.parameters}  # fmt: skip
-                grads, slopes = _backward(lesson, m, updated)
+                grads, slopes = _backward(lesson, order, m, updated)
         out = {label: node.data for label, node in lesson.nodes.items()}
         for delta, label in lesson.deltas.items():
             out[delta] = self.error_sign * grads.get(id(lesson.nodes[label]), 0.0)
@@ -277,7 +278,7 @@ def _slope_at_output(node: Value) -> float:
 
 
 def _backward(
-    lesson: Lesson, m: Mistake, updated: dict[int, float] | None
+    lesson: Lesson, order: list[Value], m: Mistake, updated: dict[int, float] | None
 ) -> tuple[dict[int, float], dict[str, float]]:
     """Gradients of every node by the chain rule, with the mistake's changes; and the slopes."""
     activation: dict[int, tuple[int, str]] = {}  # node id -> (layer index, slope name)
@@ -291,14 +292,14 @@ def _backward(
         layer_index, unit_index = m.dropped
         unit = lesson.layers[layer_index].units[unit_index]
         ids = {id(w) for w in unit.weights}
-        for node in topological_order(lesson.loss):
+        for node in order:
             if node.op == "*" and any(id(p) in ids for p in node.parents):
                 for p in node.parents:
                     if id(p) not in ids:
                         skip.add((id(node), id(p)))
     slopes: dict[str, float] = {}
     grad: dict[int, float] = {id(lesson.loss): m.seed}
-    for node in reversed(topological_order(lesson.loss)):
+    for node in reversed(order):
         if node.is_leaf:
             continue
         g = grad.get(id(node), 0.0)

@@ -483,9 +483,10 @@ def _check_later(
 # ---------------------------------------------------------------------------------------------
 
 MIN_DIGITS = 2  # a number printed with one significant digit fits too many mistakes to name one
-# Training steps times parameters all re-runs of one check may take together: about 5 s for
-# the 2-2-2 lesson (0.6 ms a step); numbers printed after more training get no diagnosis.
-DIAGNOSIS_WORK = 80_000
+# Training steps times parameters all re-runs of one check may take together: about 6 s for
+# the 2-2-2 lesson (0.5 ms a step on an idle machine), enough for a number printed after 10,000
+# steps once an earlier number has named its mistake; beyond it a number gets no diagnosis.
+DIAGNOSIS_WORK = 100_000
 
 
 class _Runs:
