@@ -20,6 +20,7 @@ import ast
 import keyword
 import math
 import re
+import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,9 +29,9 @@ from typing import Any
 from autograd import Value
 
 MAX_LENGTH = 1000  # characters; a formula on a page is far shorter
-MAX_DEPTH = (
-    200  # operations inside operations; keeps parsing and building far from recursion limits
-)
+# Operations inside operations; keeps parsing and building far from recursion limits. A flat
+# chain (a + b + c + ..., a*b*c*...) is one level however long: it is built without recursion.
+MAX_DEPTH = 200
 
 
 class ExpressionError(ValueError):
@@ -145,6 +146,7 @@ class Expression:
             raise ExpressionError(
                 f"values must be a dict of name -> number, got {type(values).__name__}"
             )
+        values = _normalised_keys(values)
         missing = [name for name in self.names if name not in values]
         if missing:
             raise ExpressionError(
@@ -173,8 +175,13 @@ class Expression:
         the way (log of a negative number, division by zero) raises :class:`ExpressionError`
         naming the sub-expression.
         """
+        return self.build_with_inputs(values)[0]
+
+    def build_with_inputs(self, values: Mapping[str, Any]) -> tuple[Value, dict[str, Value]]:
+        """The output Value and the input leaves by name (the numbers in the formula are not
+        inputs: each is a constant node of its own, two ``1``s are two nodes)."""
         leaves = self.leaves(values)
-        return _build(self._root, leaves)
+        return _build(self._root, leaves), leaves
 
     def __call__(self, **values: Any) -> Value:
         """``expression(x1=2, w1=-3, ...)``: the same as ``build(values)``."""
@@ -241,13 +248,32 @@ def _check_parentheses(body: str, offset: int, max_depth: int) -> None:
 
 def _check_depth(tree: ast.AST, body: str, offset: int, max_depth: int) -> None:
     """Refuse trees deeper than max_depth (e.g. ``-----...x``), walking without recursion."""
+    # The left operand of a + b (or a*b) that is itself a sum (product) is the same level: a flat
+    # sum of 400 terms is one level deep, as a reader sees it, and is converted without recursion.
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
         if depth > max_depth:
             column = _column(body, node.col_offset, offset) if hasattr(node, "col_offset") else None
             raise ExpressionError(f"the formula is nested deeper than {max_depth} levels", column)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        for child in ast.iter_child_nodes(node):
+            left = isinstance(node, ast.BinOp) and child is node.left
+            same_level = left and _chained(node, child)  # type: ignore[arg-type]
+            stack.append((child, depth if same_level else depth + 1))
+
+
+def _level(node: ast.AST) -> int | None:
+    """The binding level of a left-grouping operator (+ - or * /), None for anything else."""
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        level = _PRECEDENCE[_BINARY[type(node.op)]]
+        return level if level in (1, 2) else None
+    return None
+
+
+def _chained(parent: ast.BinOp, left: ast.AST) -> bool:
+    """True when ``left`` continues the flat chain of ``parent`` (a + b in (a + b) - c)."""
+    level = _level(parent)
+    return level is not None and _level(left) == level
 
 
 def _column(body: str, byte_offset: int, offset: int) -> int:
@@ -322,8 +348,18 @@ class _Converter:
         return _Node("unary", "neg", label, _PRECEDENCE["neg"], column, (operand,))
 
     def binary(self, node: ast.BinOp, column: int) -> _Node:
+        # A flat chain a + b + c + ... nests to the left: walk down it with a loop, then build
+        # up from its first operand, so that its length costs no recursion.
+        chain = [node]
+        while _chained(chain[-1], chain[-1].left):
+            chain.append(chain[-1].left)  # type: ignore[arg-type]
+        left = self.convert(chain[-1].left)
+        for link in reversed(chain):
+            left = self.combine(link, left, self.convert(link.right), column)
+        return left
+
+    def combine(self, node: ast.BinOp, left: _Node, right: _Node, column: int) -> _Node:
         op = _BINARY[type(node.op)]
-        left, right = self.convert(node.left), self.convert(node.right)
         level = _PRECEDENCE[op]
         if op == "**":
             # ** groups to the right: (a**b)**c needs its parentheses, a**-b does not.
@@ -378,24 +414,39 @@ _OPERATORS = {
 }
 
 
-def _build(node: _Node, leaves: dict[str, Value]) -> Value:
+def _build(root: _Node, leaves: dict[str, Value]) -> Value:
+    """The Value graph of the parsed formula, built bottom-up with a stack (no recursion)."""
+    built: dict[int, Value] = {}
+    stack: list[tuple[_Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done or not node.children:
+            built[id(node)] = _make(node, [built[id(c)] for c in node.children], leaves)
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in node.children)
+    return built[id(root)]
+
+
+def _make(node: _Node, operands: list[Value], leaves: dict[str, Value]) -> Value:
+    """One node of the graph from its operands' Values."""
     if node.kind == "name":
         return leaves[node.op]
     if node.kind == "number":
-        return Value(node.number, node.label)
+        return Value(node.number, node.label)  # a constant: a node of its own, never an input
     if node.kind == "binary" and node.op == "**" and node.children[1].kind == "number":
         # x**2: a constant exponent is part of the op (as in the engine), not a leaf
-        base = _build(node.children[0], leaves)
-        out = _apply(node, lambda: base ** node.children[1].number)
+        base, exponent = operands[0], node.children[1].number
+        out = _apply(node, lambda: base**exponent)
     elif node.kind == "binary":
-        a, b = (_build(child, leaves) for child in node.children)
+        a, b = operands
         operator = _OPERATORS[node.op]
         out = _apply(node, lambda: operator(a, b))
     elif node.kind == "unary":
-        x = _build(node.children[0], leaves)
+        x = operands[0]
         out = _apply(node, lambda: -x)
     else:
-        x = _build(node.children[0], leaves)
+        x = operands[0]
         function = FUNCTIONS[node.op][1]
         arguments = (x,) if node.number is None else (x, node.number)  # leaky_relu's slope
         out = _apply(node, lambda: function(*arguments))
@@ -428,7 +479,8 @@ def parse_bindings(arguments: Iterable[str]) -> dict[str, float]:
     values: dict[str, float] = {}
     for argument in arguments:
         name, equals, text = argument.partition("=")
-        name, text = name.strip(), text.strip()
+        # Python reads names in a formula in NFKC form (a full-width ｘ is x): so do we here.
+        name, text = unicodedata.normalize("NFKC", name.strip()), text.strip()
         if not equals:
             raise ExpressionError(f"{argument!r}: expected name=value, e.g. x1=2")
         if not name:
@@ -448,6 +500,17 @@ def parse_bindings(arguments: Iterable[str]) -> dict[str, float]:
             raise ExpressionError(f"{argument!r}: {name} is given twice")
         values[name] = number
     return values
+
+
+def _normalised_keys(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values with their names in NFKC form, as Python reads the names of a formula."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        key = unicodedata.normalize("NFKC", name) if isinstance(name, str) else name
+        if key in out:
+            raise ExpressionError(f"{key} is given twice ({name!r} is the same name)")
+        out[key] = value
+    return out
 
 
 def _finite(value: Any, name: str) -> float:

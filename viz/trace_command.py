@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from autograd import Value, topological_order, trace_backward
@@ -54,14 +55,16 @@ def _wrap(text: str, op: str, position: int) -> str:
     return f"({text})"
 
 
-def _template(node: Value) -> tuple[str, list[str]]:
+def _template(node: Value, names: dict[int, str]) -> tuple[str, list[str]]:
     """The node's formula as a template over its parents' names."""
     op = node.op
-    parents = [_name(p) for p in node.parents]
+    parents = [names[id(p)] for p in node.parents]
     if op in _BINARY and len(parents) == 2:
         return _BINARY[op], [_wrap(p, op, k) for k, p in enumerate(parents)]
     if op == "neg":
-        return "-{0}", [_wrap(parents[0], "neg", 0)]
+        # -(w0*x0 + w2) = -(1) = −1: the negation of the number, not the number "-1"
+        compound = _wrap(parents[0], "neg", 0) != parents[0]
+        return ("-({0})", parents) if compound else ("-{0}", parents)
     if op.startswith("**"):
         return "{0}**" + op[2:], [_wrap(parents[0], "**", 0)]
     if len(parents) == 1:
@@ -69,47 +72,79 @@ def _template(node: Value) -> tuple[str, list[str]]:
     return f"{op}(" + ", ".join(f"{{{k}}}" for k in range(len(parents))) + ")", parents
 
 
-def explain_value(output: Value, title: str = "") -> Explanation:
+def _unique_names(order: list[Value], constants: set[int]) -> dict[int, str]:
+    """A name per node, distinct for distinct nodes (``exp(x)`` and ``exp(x)#2``).
+
+    Constants keep their number as their name: they get no gradient line and no key, so two
+    constants 1 are never confused, whatever they are called.
+    """
+    names: dict[int, str] = {}
+    taken: dict[str, int] = {}
+    for node in order:
+        base = _name(node)
+        if id(node) in constants:
+            names[id(node)] = base
+            continue
+        count = taken.get(base, 0) + 1
+        taken[base] = count
+        names[id(node)] = base if count == 1 else f"{base}#{count}"
+    return names
+
+
+def explain_value(
+    output: Value, title: str = "", *, inputs: Sequence[Value] | None = None
+) -> Explanation:
     """The sheet of any output Value: every node with its formula, every gradient by the chain rule.
 
     Runs ``output.backward()`` (through ``autograd.trace_backward``): leaves accumulate their
     gradients as with any backward pass. Nodes are named by their labels (unlabelled ones by
-    their op and value). The result renders with :func:`render_trace_text` and friends, and
-    ``viz.quiz.run_quiz`` quizzes it.
+    their op and value; two distinct nodes never share a name). ``inputs`` are the leaves to
+    list as given and to give a gradient line; every other leaf is a constant (default: the
+    labelled leaves are the inputs, unlabelled ones such as the 2 in ``x*2`` are constants).
+    The result renders with :func:`render_trace_text` and friends, and ``viz.quiz.run_quiz``
+    quizzes it.
     """
     if not isinstance(output, Value):
         raise TypeError(f"explain_value needs a Value, got {type(output).__name__}")
     order = topological_order(output)
     trace = trace_backward(output)
-    full = _name(output)
+    leaves = [n for n in order if n.is_leaf]
+    if inputs is None:
+        inputs = [n for n in leaves if n.label]
+    input_ids = {id(n) for n in inputs}
+    constants = {id(n) for n in leaves if id(n) not in input_ids}
+    names = _unique_names(order, constants)
+    full = names[id(output)]
     # The output gets a short name when its label is a whole formula: f = tanh(...).
     out_name = full if full.replace("_", "").isalnum() else "f"
-    leaves = [n for n in order if n.is_leaf]
 
     def short(node: Value) -> str:
-        return out_name if node is output else _name(node)
+        return out_name if node is output else names[id(node)]
 
     quantities: list[Quantity] = []
     for node in order:
         if node.is_leaf:
             continue
-        template, names = _template(node)
-        operands = tuple(Operand(n, n, p.data) for n, p in zip(names, node.parents))
+        template, operand_names = _template(node, names)
+        operands = tuple(Operand(n, n, p.data) for n, p in zip(operand_names, node.parents))
         shown = out_name if node is output and out_name != full else None
-        quantities.append(Quantity(_name(node), shown or _name(node), SECTION_NODES, node.data,
+        quantities.append(Quantity(full if node is output else names[id(node)],
+                                   shown or names[id(node)], SECTION_NODES, node.data,
                                    template, operands, meaning=full if shown else ""))  # fmt: skip
     # grad(node) = sum over the nodes it feeds of (local derivative) * grad(that node)
-    incoming: dict[int, list[tuple[str, float, str, float]]] = {}
+    incoming: dict[int, list[tuple[str, float, str, float, str]]] = {}
     for step in trace:
         for p in step.parents:
             incoming.setdefault(id(p.node), []).append(
-                (short(step.node), p.local_grad, p.rule, step.grad, _name(step.node))
+                (short(step.node), p.local_grad, p.rule, step.grad, names[id(step.node)])
             )
     d_out = f"∂{out_name}/∂"
     visited = [step.node for step in trace]
     seen = {id(n) for n in visited}
     visited += [n for n in leaves if id(n) not in seen]  # leaves, once each, after the rest
     for node in visited:
+        if id(node) in constants:
+            continue  # a number in the formula: nothing to learn from its gradient
         name = short(node)
         symbol = f"{d_out}{_wrap(name, '*', 1)}"
         if node is output:
@@ -127,7 +162,7 @@ def explain_value(output: Value, title: str = "") -> Explanation:
         section = SECTION_INPUTS if node.is_leaf else SECTION_BACKWARD
         quantities.append(Quantity(f"d/d {name}", symbol, section, node.grad,
                                    " + ".join(terms), tuple(operands)))  # fmt: skip
-    given = {_name(n): n.data for n in leaves}
+    given = {names[id(n)]: n.data for n in leaves if id(n) in input_ids}
     return Explanation(
         example=Subject(name="expression", title=title or out_name),  # type: ignore[arg-type]
         quantities=quantities,
@@ -141,13 +176,12 @@ def explain_value(output: Value, title: str = "") -> Explanation:
     )
 
 
-def _rules(explanation: Explanation) -> dict[str, list[str]]:
-    """For each gradient on the sheet, the local rules it used, in words."""
-    out = {}
-    for q in explanation.quantities:
-        rules = [op.name.partition(" [")[2][:-1] for op in q.operands if " [" in op.name]
-        out[q.name] = rules
-    return out
+def _rules(explanation: Explanation) -> list[list[str]]:
+    """For each quantity on the sheet (in order), the local rules it used, in words."""
+    return [
+        [op.name.partition(" [")[2][:-1] for op in q.operands if " [" in op.name]
+        for q in explanation.quantities
+    ]
 
 
 def render_trace_text(explanation: Explanation) -> str:
@@ -157,7 +191,7 @@ def render_trace_text(explanation: Explanation) -> str:
     out = [f"Expression: {title}", "", "Given"]
     out += ["  " + ", ".join(f"{n} = {format_number(v)}" for n, v in explanation.given.items())]
     section = None
-    for q in explanation.quantities:
+    for q, rules_used in zip(explanation.quantities, rules):
         if q.section != section:
             section = q.section
             heading = section
@@ -166,7 +200,7 @@ def render_trace_text(explanation: Explanation) -> str:
                            "local derivative × their gradient)"
             out += ["", heading]
         out.append(f"  {q.line()}")
-        for rule in dict.fromkeys(rules[q.name]):
+        for rule in dict.fromkeys(rules_used):
             out.append(f"      local rule: {rule}")
     return "\n".join(out) + "\n"
 
@@ -213,13 +247,17 @@ TRACE_RENDERERS = {
 }
 
 
-def build_expression(text: str, bindings: list[str]) -> Value:
-    """Parse the formula and the ``name=value`` arguments and build the labelled graph."""
+def build_expression(text: str, bindings: list[str]) -> tuple[Value, list[Value]]:
+    """Parse the formula and the ``name=value`` arguments: the labelled graph and its inputs.
+
+    The numbers in the formula are constants, not inputs (see ``explain_value``).
+    """
     from nn.expression import parse_bindings, parse_expression
 
     expression = parse_expression(text)
     values = parse_bindings(bindings)
-    return expression.build(values)
+    output, inputs = expression.build_with_inputs(values)
+    return output, list(inputs.values())
 
 
 def run_trace_command(args: object) -> int:
@@ -232,8 +270,8 @@ def run_trace_command(args: object) -> int:
     graph = getattr(args, "graph", None)
     check_quiz_and_graph_options(output_format, quiz, tolerance, graph)
     text = args.expression  # type: ignore[attr-defined]
-    output = build_expression(text, list(args.values))  # type: ignore[attr-defined]
-    explanation = explain_value(output, title=str(output.label or text))
+    output, inputs = build_expression(text, list(args.values))  # type: ignore[attr-defined]
+    explanation = explain_value(output, title=str(output.label or text), inputs=inputs)
     if quiz:
         from viz.quiz import run_quiz
 
@@ -259,7 +297,7 @@ def _write_expression_graph(text: str, bindings: list[str], path: str, collapse:
     """
     from pathlib import Path
 
-    output = build_expression(text, bindings)
+    output, _ = build_expression(text, bindings)
     suffix = Path(path).suffix.lower()
     if suffix in (".html", ".htm"):
         from viz.steps import write_steps_html
