@@ -37,13 +37,17 @@ MAX_DEPTH = 200
 class ExpressionError(ValueError):
     """A formula or a name=value binding that cannot be used; one line, with the column if known.
 
-    ``column`` is 1-based (None when the problem is not at one place, e.g. a missing value).
+    ``column`` is 1-based (None when the problem is not at one place, e.g. a missing value);
+    ``line`` is the 1-based line of a program (see ``nn.program``), None for a formula.
     """
 
-    def __init__(self, problem: str, column: int | None = None) -> None:
+    def __init__(self, problem: str, column: int | None = None, line: int | None = None) -> None:
         self.problem = problem
         self.column = column
-        super().__init__(f"column {column}: {problem}" if column is not None else problem)
+        self.line = line
+        where = [] if line is None else [f"line {line}"]
+        where += [] if column is None else [f"column {column}"]
+        super().__init__(f"{', '.join(where)}: {problem}" if where else problem)
 
 
 # The functions a formula may call: name -> (how many arguments, how to apply to a Value).
@@ -285,16 +289,29 @@ def _column(body: str, byte_offset: int, offset: int) -> int:
 class _Converter:
     """Turn a checked ast into _Nodes, labelling each with its normalised sub-expression."""
 
-    def __init__(self, body: str, offset: int, names: list[str]) -> None:
-        self.body = body
+    def __init__(self, body: str, offset: int, names: list[str], numbered: bool = False) -> None:
+        self.body = body  # the whole source: a formula, or a program of several lines
+        self.lines = body.split("\n")
         self.offset = offset
         self.names = names
+        self.numbered = numbered  # a program: errors say the line as well as the column
+
+    def column(self, node: ast.AST, byte_offset: int | None = None) -> int:
+        """The 1-based column of ``node`` (or of ``byte_offset`` on its line), as users count."""
+        line = getattr(node, "lineno", 1)
+        offset = self.offset if line == 1 else 0
+        where = node.col_offset if byte_offset is None else byte_offset  # type: ignore[attr-defined]
+        return _column(self.lines[line - 1], where, offset)
+
+    def error(self, problem: str, column: int | None, node: ast.AST) -> ExpressionError:
+        line = getattr(node, "lineno", None) if self.numbered else None
+        return ExpressionError(problem, column, line)
 
     def fail(self, node: ast.AST, problem: str) -> ExpressionError:
-        return ExpressionError(problem, _column(self.body, node.col_offset, self.offset))
+        return self.error(problem, self.column(node), node)
 
     def convert(self, node: ast.AST) -> _Node:
-        column = _column(self.body, node.col_offset, self.offset)
+        column = self.column(node)
         if isinstance(node, ast.Constant):
             return self.number(node, column)
         if isinstance(node, ast.Name):
@@ -307,14 +324,16 @@ class _Converter:
             return self.call(node, column)
         what = _NOT_ALLOWED.get(type(getattr(node, "op", node)), type(node).__name__)
         column = self.operator_column(node) if isinstance(node, ast.BinOp) else column
-        raise ExpressionError(f"{what} not allowed; a formula may use {_ALLOWED}", column)
+        raise self.error(f"{what} not allowed; a formula may use {_ALLOWED}", column, node)
 
     def operator_column(self, node: ast.BinOp) -> int:
         """Where the operator of ``a % b`` is: after the left operand and any ``)`` closing it."""
-        end = _column(self.body, node.left.end_col_offset, 0) - 1
-        while end < len(self.body) and self.body[end] in " )":
+        text = self.lines[node.left.end_lineno - 1 if node.left.end_lineno else 0]
+        end = _column(text, node.left.end_col_offset or 0, 0) - 1
+        while end < len(text) and text[end] in " )":
             end += 1
-        return end + 1 + self.offset
+        offset = self.offset if node.left.end_lineno in (None, 1) else 0
+        return end + 1 + offset
 
     def number(self, node: ast.Constant, column: int) -> _Node:
         value = node.value

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from autograd import Value
 from nn.lesson import LayerNodes, Lesson, build_lesson, engine_values, iterate_lesson
 from nn.printed import Comparison, check_printed
+from nn.program import ProgramRun, local_derivative, step_formula
 from nn.spec import LessonSpec, parse_spec
 from viz.numbers import format_number
 
@@ -598,3 +599,103 @@ def as_lesson(what: object, lr: float | None = None) -> Lesson:
         f"explain() takes a built-in name, a lesson file, a spec dict, a Lesson or a Value; "
         f"got {type(what).__name__}"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Programs: a worked example written as named steps (nn.program)
+# ---------------------------------------------------------------------------------------------
+
+SECTION_LOCAL = "Local derivatives"
+_PLACEHOLDER_SHIFT = re.compile(r"\{(\d+)\}")
+
+
+def _shifted(template: str, by: int) -> str:
+    """The template with its placeholders renumbered from ``by`` (to join several)."""
+    return _PLACEHOLDER_SHIFT.sub(lambda m: f"{{{int(m.group(1)) + by}}}", template)
+
+
+def program_quantities(
+    run: ProgramRun,
+    *,
+    symbols: Mapping[str, str] | None = None,
+    forward_section: str = SECTION_FORWARD,
+    output_section: str | None = None,
+    backward_section: str = SECTION_GRADIENTS,
+    inputs_section: str = SECTION_GRADIENTS,
+    gradients_of: Sequence[str] | None = None,
+) -> list[Quantity]:
+    """The sheet of a program after ``run.output.backward()``: each step, each local derivative,
+    each gradient by the chain rule over the named steps (``∂f/∂x = ∂f/∂q·∂q/∂x``).
+
+    Every value is the engine's: a step's node, a local derivative from ``backward()`` on that
+    step alone (:meth:`nn.program.ProgramRun.local_gradients`), a gradient from the node's
+    ``.grad``. ``symbols`` maps names to the symbols shown (default: the names).
+    ``output_section`` puts the last step under its own heading (a lesson's Loss);
+    ``gradients_of`` limits the inputs given a gradient line (default: all inputs).
+    """
+    program = run.program
+    shown = dict(symbols or {})
+
+    def sym(name: str) -> str:
+        return shown.get(name, name)
+
+    def operands(names: Sequence[str]) -> tuple[Operand, ...]:
+        return tuple(Operand(n, sym(n), run.node(n).data) for n in names)
+
+    out = program.output
+    quantities: list[Quantity] = []
+    for s in program.statements:
+        template, names = step_formula(s)
+        section = output_section if s.name == out and output_section else forward_section
+        quantities.append(Quantity(s.name, sym(s.name), section, run.node(s.name).data,
+                                   template, operands(names)))  # fmt: skip
+    constants = {s.name for s in program.statements if s.is_constant}
+    wanted_inputs = program.inputs if gradients_of is None else tuple(gradients_of)
+    steps = [s.name for s in reversed(program.statements) if s.name not in constants]
+    targets = [n for n in steps if n != out] + [n for n in program.inputs if n in wanted_inputs]
+    locals_: dict[tuple[str, str], float] = {}
+    for s in program.statements:
+        for name, value in run.local_gradients(s).items():
+            locals_[(s.name, name)] = value
+    d_out = f"∂{sym(out)}/∂"
+    local_lines: list[Quantity] = []
+    gradient_lines: list[Quantity] = []
+    for v in targets:
+        users = [s for s in program.statements if v in s.uses]
+        terms: list[str] = []
+        parts: list[Operand] = []
+        for s in reversed(users):
+            local = local_derivative(s, v)
+            local_symbol = f"∂{sym(s.name)}/∂{sym(v)}"
+            if s.name == out and local is not None:
+                template, names = local
+                text = f"({template})" if len(users) > 1 and " " in template else template
+                terms.append(_shifted(text, len(parts)))
+                parts += operands(names)
+                continue
+            if s.name != out:
+                key = f"d{s.name}/d{v}"
+                value = locals_[(s.name, v)]
+                if not any(q.name == key for q in local_lines):
+                    if local is None:  # no formula for this op: the engine's number
+                        l_template, l_ops = "{0}", (Operand(key, local_symbol, value),)
+                    else:
+                        l_template, l_ops = local[0], operands(local[1])
+                    local_lines.append(
+                        Quantity(key, local_symbol, SECTION_LOCAL, value, l_template, l_ops)
+                    )
+                terms.append(f"{{{len(parts)}}}·{{{len(parts) + 1}}}")
+                parts += [Operand(f"d{out}/d{s.name}", f"{d_out}{sym(s.name)}",
+                                  run.node(s.name).grad),
+                          Operand(key, local_symbol, locals_[(s.name, v)])]  # fmt: skip
+            else:  # the output's own derivative, written as a number only (relu, abs, ...)
+                terms.append(f"{{{len(parts)}}}")
+                parts.append(Operand(f"d{out}/d{v} (local)", local_symbol, locals_[(out, v)]))
+        if not terms:
+            continue
+        section = inputs_section if v in program.inputs else backward_section
+        gradient = run.node(v).grad
+        gradient_lines.append(Quantity(f"d{out}/d{v}", f"{d_out}{sym(v)}", section, gradient,
+                                       " + ".join(terms), tuple(parts)))  # fmt: skip
+    # The local derivatives come first: each gradient line only uses numbers already shown.
+    return quantities + local_lines + gradient_lines

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from autograd import Value, topological_order, trace_backward
+from nn.program import ProgramRun, parse_program
 from viz.numbers import format_number
 from viz.report import write_text
-from viz.sheet import Explanation, Operand, Quantity
+from viz.sheet import Explanation, Operand, Quantity, program_quantities
 
 SECTION_NODES = "Forward pass"
 SECTION_BACKWARD = "Backward pass"
@@ -188,7 +189,8 @@ def render_trace_text(explanation: Explanation) -> str:
     """The plain-text page ``stepgrad trace`` prints."""
     title = explanation.example.title
     rules = _rules(explanation)
-    out = [f"Expression: {title}", "", "Given"]
+    kind = "Program" if explanation.example.name == "program" else "Expression"
+    out = [f"{kind}: {title}", "", "Given"]
     out += ["  " + ", ".join(f"{n} = {format_number(v)}" for n, v in explanation.given.items())]
     section = None
     for q, rules_used in zip(explanation.quantities, rules):
@@ -207,7 +209,8 @@ def render_trace_text(explanation: Explanation) -> str:
 
 def render_trace_markdown(explanation: Explanation) -> str:
     """The same page as Markdown: a table per section."""
-    out = [f"# Expression: `{explanation.example.title}`", "", "## Given", ""]
+    kind = "Program" if explanation.example.name == "program" else "Expression"
+    out = [f"# {kind}: `{explanation.example.title}`", "", "## Given", ""]
     out += [f"- {n} = {format_number(v)}" for n, v in explanation.given.items()]
     sections: list[tuple[str, list[Quantity]]] = []
     for q in explanation.quantities:
@@ -247,17 +250,103 @@ TRACE_RENDERERS = {
 }
 
 
+def is_program(text: str) -> bool:
+    """A program has steps (``q = x + y; f = q * z``); a formula never holds ``=``, ``;`` or a
+    line break."""
+    return any(mark in text for mark in "=;\n")
+
+
 def build_expression(text: str, bindings: list[str]) -> tuple[Value, list[Value]]:
-    """Parse the formula and the ``name=value`` arguments: the labelled graph and its inputs.
+    """Parse the formula (or program) and the ``name=value`` arguments: the labelled graph and
+    its inputs.
 
     The numbers in the formula are constants, not inputs (see ``explain_value``).
     """
     from nn.expression import parse_bindings, parse_expression
 
-    expression = parse_expression(text)
     values = parse_bindings(bindings)
+    if is_program(text):
+        run = parse_program(text).build(values)
+        return run.output, list(run.inputs.values())
+    expression = parse_expression(text)
     output, inputs = expression.build_with_inputs(values)
     return output, list(inputs.values())
+
+
+def explain_program(run: ProgramRun, title: str = "") -> Explanation:
+    """The sheet of a program (``q = x + y; f = q * z``), as the lecture notes write it:
+    each step with its numbers, each local derivative, each gradient by the chain rule over
+    the named steps. Runs ``run.output.backward()``.
+    """
+    run.output.backward()
+    quantities = program_quantities(
+        run, forward_section=SECTION_NODES, backward_section=SECTION_BACKWARD,
+        inputs_section=SECTION_INPUTS,
+    )  # fmt: skip
+    given = {name: leaf.data for name, leaf in run.inputs.items()}
+    program = run.program
+    return Explanation(
+        example=Subject(name="program", title=title or str(program)),  # type: ignore[arg-type]
+        quantities=quantities,
+        training=[],
+        notes=[],
+        loss_symbol=program.output,
+        compare_seed=False,
+        seed_comparisons=None,
+        given=given,
+        given_groups=[list(given)],
+    )
+
+
+MAX_FILE_BYTES = 64 * 1024  # a program of named steps is far shorter
+
+
+def read_program_file(path: str) -> str:
+    """The text of a ``--file``: a regular UTF-8 file, bounded in size before it is read."""
+    import os
+    import stat
+
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read: {error.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{path}: not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ValueError(f"{path}: {info.st_size} bytes; at most {MAX_FILE_BYTES} are allowed")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text (byte {error.start + 1})") from None
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read: {error.strerror}") from None
+
+
+def _source(args: object) -> tuple[str, list[str]]:
+    """The formula or program and the bindings, from the arguments or from ``--file``."""
+    text = getattr(args, "expression", None)
+    bindings = list(getattr(args, "values", []) or [])
+    path = getattr(args, "file", None)
+    if path is None:
+        if text is None:
+            raise ValueError("give a formula or a program, e.g. \"q = x + y; f = q * z\", "
+                             "or --file PATH")  # fmt: skip
+        return text, bindings
+    if text is not None:  # with --file, every positional argument is a name=value
+        bindings.insert(0, text)
+    program = read_program_file(path)
+    try:
+        if is_program(program.strip()):
+            parse_program(program)
+        else:
+            from nn.expression import parse_expression
+
+            parse_expression(program.strip())
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    return (program if is_program(program.strip()) else program.strip()), bindings
 
 
 def run_trace_command(args: object) -> int:
@@ -269,9 +358,15 @@ def run_trace_command(args: object) -> int:
     tolerance = getattr(args, "tolerance", None)
     graph = getattr(args, "graph", None)
     check_quiz_and_graph_options(output_format, quiz, tolerance, graph)
-    text = args.expression  # type: ignore[attr-defined]
-    output, inputs = build_expression(text, list(args.values))  # type: ignore[attr-defined]
-    explanation = explain_value(output, title=str(output.label or text), inputs=inputs)
+    text, bindings = _source(args)
+    if is_program(text):
+        from nn.expression import parse_bindings
+
+        run = parse_program(text).build(parse_bindings(bindings))
+        explanation = explain_program(run)
+    else:
+        output, inputs = build_expression(text, bindings)
+        explanation = explain_value(output, title=str(output.label or text), inputs=inputs)
     if quiz:
         from viz.quiz import run_quiz
 
@@ -283,7 +378,7 @@ def run_trace_command(args: object) -> int:
     if graph is not None:
         from viz.graph_command import written_line
 
-        what = _write_expression_graph(text, list(args.values), graph,  # type: ignore[attr-defined]
+        what = _write_expression_graph(text, bindings, graph,
                                        collapse=bool(getattr(args, "collapse", False)))  # fmt: skip
         stream = sys.stderr if output_format == "json" else sys.stdout
         write_text(stream, written_line(graph, what) + "\n")
