@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         default="2-2-1",
         metavar="EXAMPLE_OR_FILE",
-        help=f"a built-in example ({', '.join(EXAMPLES)}; default: 2-2-1) or your own network "
+        help=f"a built-in example ({', '.join(EXAMPLES)}; written as programs: rnn, conv1d, "
+        "softmax-ce; default: 2-2-1) or your own network "
         "as a .toml or .json lesson file (see --template)",
     )
     example.add_argument(

@@ -491,6 +491,8 @@ def explain_lesson(
     (default: on when the lesson lists some).
     """
     steps = check_steps(steps)
+    if lesson.program is not None:
+        return explain_program_lesson(lesson, steps, compare_seed)
     if lesson.spec is None:
         raise ValueError(f"lesson {lesson.name!r} has no spec: build it with build_lesson")
     size = max(len(lesson.parameters), 1)
@@ -574,7 +576,7 @@ def as_lesson(what: object, lr: float | None = None) -> Lesson:
     """A lesson from a built-in name, a spec (LessonSpec or dict), a file path or a Lesson."""
     from pathlib import Path
 
-    from nn.examples import EXAMPLE_NAMES, build_example
+    from nn.examples import LESSON_NAMES, build_example
     from nn.spec import read_spec_file
 
     if isinstance(what, Lesson):
@@ -586,13 +588,13 @@ def as_lesson(what: object, lr: float | None = None) -> Lesson:
         return build_lesson(what, lr=lr)
     if isinstance(what, Mapping):
         return build_lesson(parse_spec(what, "spec"), lr=lr)
-    if isinstance(what, str) and what in EXAMPLE_NAMES:
+    if isinstance(what, str) and what in LESSON_NAMES:
         return build_example(what, lr=lr)
     if isinstance(what, (str, Path)) and str(what).lower().endswith((".toml", ".json")):
         return build_lesson(read_spec_file(what), lr=lr)
     if isinstance(what, str):
         raise ValueError(
-            f"unknown example {what!r}; choose one of: {', '.join(EXAMPLE_NAMES)}, "
+            f"unknown example {what!r}; choose one of: {', '.join(LESSON_NAMES)}, "
             "or give a .toml or .json lesson file"
         )
     raise TypeError(
@@ -699,3 +701,79 @@ def program_quantities(
                                        " + ".join(terms), tuple(parts)))  # fmt: skip
     # The local derivatives come first: each gradient line only uses numbers already shown.
     return quantities + local_lines + gradient_lines
+
+
+def explain_program_lesson(
+    lesson: Lesson, steps: int = 5, compare_seed: bool | None = None
+) -> Explanation:
+    """The sheet of a lesson written as named steps: Given, Forward (each step), Loss (the last
+    step), Gradients (chain rule over the steps), Update (each parameter), Training."""
+    assert lesson.program is not None and lesson.spec is not None
+    program_spec = lesson.spec.program
+    assert program_spec is not None
+    size = max(len(lesson.parameters), 1)
+    if steps * size > MAX_WORK:
+        raise ValueError(f"--steps {steps} with {size} parameters is more training than a sheet "
+                         f"shows; at most {MAX_WORK // size} steps for this lesson")  # fmt: skip
+    symbols = dict(program_spec.symbols)
+
+    def sym(name: str) -> str:
+        return symbols.get(name, name)
+
+    run = iterate_lesson(lesson, max(steps, 1))
+    lesson = next(run)
+    assert lesson.program is not None
+    out = lesson.program.program.output
+    quantities = program_quantities(
+        lesson.program, symbols=symbols, output_section=SECTION_LOSS,
+        gradients_of=program_spec.parameters,
+    )  # fmt: skip
+    after_one = next(run)
+    new_values = after_one.parameter_values()
+    section = f"{SECTION_UPDATE} (η = {format_number(lesson.lr)})"
+    for p in lesson.parameters:
+        gradient = Operand(f"d{out}/d{p.label}", f"∂{sym(out)}/∂{sym(p.label)}", p.grad)
+        operands = (Operand(p.label, sym(p.label), p.data), Operand("lr", "η", lesson.lr),
+                    gradient)  # fmt: skip
+        quantities.append(Quantity(f"{p.label} (updated)", f"{sym(p.label)} (new)", section,
+                                   new_values[p.label], "{0} − {1}·{2}", operands))  # fmt: skip
+    training = []
+    for k, trained in enumerate([after_one, *run], start=1):
+        if k > steps:
+            break
+        plural = "update" if k == 1 else "updates"
+        training.append(Quantity(f"loss after {k} {plural}", f"{sym(out)} after {k} {plural}",
+                                 SECTION_TRAINING, trained.loss.data, "{0}",
+                                 (Operand(f"{out} after {k} {plural}",
+                                          f"{sym(out)} after {k} {plural}",
+                                          trained.loss.data),)))  # fmt: skip
+    comparisons = None
+    if lesson.spec.printed:
+        on_sheet = {q.name: q.value for q in quantities}
+        comparisons = check_printed(lesson, on_sheet, order=list(on_sheet))
+    if compare_seed is None:
+        compare_seed = comparisons is not None
+    if compare_seed and comparisons is not None:
+        by_name = {c.name: c for c in comparisons if c.after == 0}
+        quantities = [
+            Quantity(q.name, q.symbol, q.section, q.value, q.template, q.operands, q.meaning,
+                     by_name.get(q.name))
+            for q in quantities
+        ]  # fmt: skip
+    given = {name: value for name, value in program_spec.given}
+    given = {name: lesson.nodes[name].data for name in given}
+    given["lr"] = lesson.lr
+    trained_names = set(program_spec.parameters)
+    groups = [[n for n in given if n != "lr" and n not in trained_names],
+              [n for n in given if n in trained_names]]  # fmt: skip
+    return Explanation(
+        given_groups=[g for g in groups if g],
+        example=lesson,
+        quantities=quantities,
+        training=training,
+        notes=list(lesson.notes),
+        loss_symbol=sym(out),
+        compare_seed=compare_seed,
+        seed_comparisons=comparisons,
+        given=given,
+    )
