@@ -92,12 +92,11 @@ class Program:
                 f"values must be a dict of name -> number, got {type(values).__name__}"
             )
         values = _normalised_keys(values)
-        assigned = {s.name: s.line for s in self.statements}
+        assigned = {s.name: s for s in self.statements}
         for name in values:
             if name in assigned:
-                raise ExpressionError(
-                    f"{name} is computed on line {assigned[name]}; it cannot be given a value"
-                )
+                where = f"line {assigned[name].line}, column {assigned[name].column}"
+                raise ExpressionError(f"{name} is computed at {where}; it cannot be given a value")
         missing = [name for name in self.inputs if name not in values]
         if missing:
             raise ExpressionError(
@@ -179,15 +178,15 @@ def parse_program(text: str, *, max_length: int = MAX_PROGRAM_LENGTH) -> Program
     if len(steps) > MAX_STEPS:
         raise ExpressionError(f"the program has {len(steps)} steps; at most {MAX_STEPS}")
     lines = text.split("\n")
-    assigned: dict[str, int] = {}
+    assigned: dict[str, str] = {}  # name -> where it is assigned, "line 1, column 12"
     for step in steps:
         name = _target(step, lines)
         if name in assigned:
             raise _error(
-                step, lines, f"{name} is assigned twice (first on line {assigned[name]}); "
+                step, lines, f"{name} is assigned twice (first at {assigned[name]}); "
                 "give each step its own name",
             )  # fmt: skip
-        assigned[name] = step.lineno
+        assigned[name] = f"line {step.lineno}, column {_column_of(step, lines)}"
     statements: list[Statement] = []
     inputs: list[str] = []
     done: set[str] = set()
@@ -203,7 +202,7 @@ def parse_program(text: str, *, max_length: int = MAX_PROGRAM_LENGTH) -> Program
         for used in uses:
             if used in assigned and used not in done:
                 where = _first_use(step.value, used, lines)
-                later = "" if used == name else f" (on line {assigned[used]})"
+                later = "" if used == name else f" (at {assigned[used]})"
                 raise ExpressionError(f"{used} is used before it is assigned{later}", *where)
             if used not in assigned and used not in inputs:
                 inputs.append(used)

@@ -40,7 +40,7 @@ def test_rnn_two_steps_backpropagation_through_time():
 
 def test_rnn_shared_weight_gradient_sums_over_time():
     lines = {q.symbol: q for q in explain("rnn", steps=0).quantities}
-    assert lines["∂L/∂wx"].formula == "∂L/∂h2·∂h2/∂wx + ∂L/∂h1·∂h1/∂wx"
+    assert lines["∂L/∂wx"].formula == "∂L/∂h1·∂h1/∂wx + ∂L/∂h2·∂h2/∂wx"
     assert lines["∂h1/∂wx"].formula == "(1 − h1²)·x1"
 
 

@@ -55,8 +55,12 @@ def test_file_form_and_bindings_after_it(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("q = x + y\nq = q * 2", "line 2, column 1: q is assigned twice (first on line 1)"),
-        ("f = q * z\nq = x + y", "line 1, column 5: q is used before it is assigned (on line 2)"),
+        ("q = x + y\nq = q * 2",
+         "line 2, column 1: q is assigned twice (first at line 1, column 1)"),
+        ("f = q * z\nq = x + y",
+         "line 1, column 5: q is used before it is assigned (at line 2, column 1)"),
+        ("f = q * z; q = x + y",
+         "line 1, column 5: q is used before it is assigned (at line 1, column 12)"),
         ("q = x + y; f = foo(q)", "line 1, column 16: unknown function 'foo'"),
         ("q = x + y\nf = q % 2", "line 2, column 7: the % operator not allowed"),
         ("q = x + y\nf = (q +", "line 2"),
@@ -82,7 +86,7 @@ def test_bad_program_on_the_command_line_exits_2_with_one_line():
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "line 2, column 1" in run.stderr
     run = _cli("trace", "q = x + y; f = q * z", "x=1", "y=2", "z=3", "q=4")
-    assert run.returncode == 2 and "q is computed on line 1" in run.stderr
+    assert run.returncode == 2 and "q is computed at line 1, column 1" in run.stderr
 
 
 def test_local_derivatives_are_written_as_a_book_writes_them():
@@ -127,7 +131,7 @@ def test_shared_input_sums_over_the_steps_it_feeds():
     run = parse_program("a = w * x1\nb = w * x2\nf = a + b").build({"w": 2, "x1": 3, "x2": 5})
     explanation = explain_program(run)
     line = next(q for q in explanation.quantities if q.symbol == "∂f/∂w")
-    assert line.formula == "∂f/∂b·∂b/∂w + ∂f/∂a·∂a/∂w"
+    assert line.formula == "∂f/∂a·∂a/∂w + ∂f/∂b·∂b/∂w"
     assert line.value == 3 + 5
 
 

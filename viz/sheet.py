@@ -666,7 +666,7 @@ def program_quantities(
         users = [s for s in program.statements if v in s.uses]
         terms: list[str] = []
         parts: list[Operand] = []
-        for s in reversed(users):
+        for s in users:  # in the order of the steps, as a book sums them
             local = local_derivative(s, v)
             local_symbol = f"∂{sym(s.name)}/∂{sym(v)}"
             if s.name == out and local is not None:
