@@ -170,7 +170,12 @@ def parse_program(text: str, *, max_length: int = MAX_PROGRAM_LENGTH) -> Program
                 raise ExpressionError("control characters are not allowed", i + 1, k)
     if not text.strip():
         raise ExpressionError("the program is empty")
-    _check_parentheses(text, 0, MAX_DEPTH)
+    try:
+        _check_parentheses(text, 0, MAX_DEPTH)
+    except ExpressionError as error:  # its column counts through the whole text: split it
+        before = text[: (error.column or 1) - 1]
+        line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+        raise ExpressionError(error.problem, column, line) from None
     tree = _parse(text)
     steps = [s for s in tree.body]
     if not steps:

@@ -148,3 +148,19 @@ def test_printed_numbers_are_checked_for_a_program_lesson():
     marks = {q.name: q.seed for q in explanation.quantities if q.seed is not None}
     assert marks["q"].mismatch is False  # 1.0000 is 1
     assert marks["L"].mismatch is True  # (1 - 1.5)² = 0.25, not 0.3
+
+
+def test_program_lesson_drawings(tmp_path):
+    page = tmp_path / "rnn.html"
+    cli = [sys.executable, "-m", "viz.cli", "example", "rnn"]
+    run = subprocess.run([*cli, "--steps", "0", "--graph", str(page)], capture_output=True,
+                         text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "h1" in page.read_text(encoding="utf-8")
+    for option in (["--view", "network"], ["--collapse"]):
+        target = tmp_path / "n.svg"
+        run = subprocess.run([*cli, "--graph", str(target), *option], capture_output=True,
+                             text=True, timeout=60)  # fmt: skip
+        assert run.returncode == 2 and run.stdout == ""
+        assert run.stderr.count("\n") == 1 and "written as named steps" in run.stderr
+        assert not target.exists()

@@ -141,3 +141,39 @@ def test_programs_are_never_evaluated(tmp_path):
     with pytest.raises(ExpressionError):
         parse_program(text)
     assert not marker.exists()
+
+
+def test_quiz_asks_each_step_local_derivative_and_gradient_in_order():
+    import io
+
+    from viz.quiz import run_quiz
+
+    run = parse_program("q = x + y; f = q * z").build({"x": -2, "y": 5, "z": -4})
+    explanation = explain_program(run)
+    # By hand: q = 3, f = -12, dq/dx = dq/dy = 1, df/dq = z = -4, df/dx = df/dy = -4, df/dz = q.
+    answers = [3, -12, 1, 1, -4, -4, -4, 3]
+    result = run_quiz(explanation, stdin=io.StringIO("".join(f"{a}\n" for a in answers)),
+                      stdout=io.StringIO())  # fmt: skip
+    assert (result.total, result.right, result.wrong) == (8, 8, 0)
+
+
+def test_program_graph_labels_each_step_with_its_name(tmp_path):
+    path = tmp_path / "g.dot"
+    run = _cli("trace", "q = x + y; f = q * z", "x=-2", "y=5", "z=-4", "--graph", str(path))
+    assert run.returncode == 0, run.stderr
+    dot = path.read_text(encoding="utf-8")
+    assert ">q<" in dot and ">f<" in dot
+
+
+def test_deep_nesting_in_a_program_names_its_line():
+    with pytest.raises(ExpressionError, match=r"line 2, column 205: parentheses nested deeper"):
+        parse_program("q = x\nf = " + "(" * 201 + "q" + ")" * 201)
+    with pytest.raises(ExpressionError, match=r"line 2, .*nested deeper than 200 levels"):
+        parse_program("q = x * 2\nf = " + "-" * 250 + "q")
+
+
+def test_a_step_may_be_a_flat_sum_of_many_terms():
+    text = "s = " + "+".join(["x"] * 400) + "\nf = s * 2"
+    run = parse_program(text).build({"x": 1.0})
+    run.output.backward()
+    assert run.output.data == 800.0 and run.node("x").grad == 800.0

@@ -10,6 +10,7 @@ in words and numbers (``autograd.trace_backward``), and the gradient of every na
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -250,10 +251,13 @@ TRACE_RENDERERS = {
 }
 
 
+_ASSIGNMENT = re.compile(r"(?<![=<>!])=(?!=)|;|\n")
+
+
 def is_program(text: str) -> bool:
-    """A program has steps (``q = x + y; f = q * z``); a formula never holds ``=``, ``;`` or a
-    line break."""
-    return any(mark in text for mark in "=;\n")
+    """A program has steps (``q = x + y; f = q * z``): an assignment ``=`` (not ``==``, ``<=``),
+    a ``;`` or a line break, none of which a formula holds."""
+    return _ASSIGNMENT.search(text) is not None
 
 
 def build_expression(text: str, bindings: list[str]) -> tuple[Value, list[Value]]:
