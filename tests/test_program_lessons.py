@@ -157,6 +157,11 @@ def test_program_lesson_drawings(tmp_path):
                          text=True, timeout=120)  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "h1" in page.read_text(encoding="utf-8")
+    drawing = tmp_path / "rnn.svg"
+    run = subprocess.run([*cli, "--steps", "0", "--graph", str(drawing)], capture_output=True,
+                         text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert ">h2<" in drawing.read_text(encoding="utf-8")
     for option in (["--view", "network"], ["--collapse"]):
         target = tmp_path / "n.svg"
         run = subprocess.run([*cli, "--graph", str(target), *option], capture_output=True,
