@@ -142,3 +142,32 @@ def test_trace_command_takes_full_width_binding_and_long_sums():
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["gradients"] == {"∂f/∂a": 250.0}
+
+
+def test_constant_gradients_only_when_asked_each_constant_its_own_line():
+    f, _ = _neuron_by_hand()
+    output, inputs = build_expression(SIGMOID_NEURON, _bindings(NEURON_VALUES))
+    explanation = explain_value(output, inputs=inputs, constant_gradients=True)
+    lines = [q for q in explanation.quantities if q.section == "Gradients of the constants"]
+    # f = a/b with a = 1 (df/da = 1/b = f) and b = 1 + e^-s (df/d(that 1) = -a/b^2 = -f^2)
+    assert [q.symbol for q in lines] == ["∂f/∂1", "∂f/∂1#2"]
+    assert lines[0].value == pytest.approx(f, rel=1e-12)
+    assert lines[1].value == pytest.approx(-(f**2), rel=1e-12)
+    assert "d(a/b)/da = 1/b" in lines[0].operands[0].name  # the numerator's rule: a division
+    assert explanation.quantities[-1] is lines[-1]  # after the inputs, under their own heading
+    text = render_trace_text(explanation)
+    assert "1 + exp(-(w0*x0 + w1*x1 + w2)) = 1 + 0.367879 = 1.36788" in text  # no 1#2 here
+
+
+def test_constants_option_on_the_command_line():
+    run = subprocess.run(
+        [sys.executable, "-m", "viz.cli", "trace", "x*2 + 2", "x=1", "--constants"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "∂f/∂2 = " in run.stdout and "∂f/∂2#2 = " in run.stdout
+    run = subprocess.run(
+        [sys.executable, "-m", "viz.cli", "trace", "q = x*2; f = q + 1", "x=1", "--constants"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 2 and "--constants applies to a single formula" in run.stderr

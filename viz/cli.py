@@ -136,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--file", metavar="PATH", default=None, help="read the program (or formula) from a file"
     )
     trace.add_argument(
+        "--constants",
+        action="store_true",
+        help="also give each number in the formula a gradient line (each number its own node)",
+    )
+    trace.add_argument(
         "values", nargs="*", metavar="NAME=VALUE", help="a value for every name, e.g. x1=2"
     )
     trace.add_argument("--format", default="text", choices=FORMATS, help="output format")

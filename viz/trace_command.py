@@ -24,6 +24,7 @@ from viz.sheet import Explanation, Operand, Quantity, program_quantities
 SECTION_NODES = "Forward pass"
 SECTION_BACKWARD = "Backward pass"
 SECTION_INPUTS = "Gradients of the inputs"
+SECTION_CONSTANTS = "Gradients of the constants"
 
 _BINARY = {"+": "{0} + {1}", "-": "{0} - {1}", "*": "{0}*{1}", "/": "{0}/{1}", "**": "{0}**{1}"}
 
@@ -77,8 +78,8 @@ def _template(node: Value, names: dict[int, str]) -> tuple[str, list[str]]:
 def _unique_names(order: list[Value], constants: set[int]) -> dict[int, str]:
     """A name per node, distinct for distinct nodes (``exp(x)`` and ``exp(x)#2``).
 
-    Constants keep their number as their name: they get no gradient line and no key, so two
-    constants 1 are never confused, whatever they are called.
+    Constants keep their number as their name in formulas (``1 + exp(x)``); without a gradient
+    line they are never a key. When their gradients are asked for, each gets its own name too.
     """
     names: dict[int, str] = {}
     taken: dict[str, int] = {}
@@ -94,7 +95,11 @@ def _unique_names(order: list[Value], constants: set[int]) -> dict[int, str]:
 
 
 def explain_value(
-    output: Value, title: str = "", *, inputs: Sequence[Value] | None = None
+    output: Value,
+    title: str = "",
+    *,
+    inputs: Sequence[Value] | None = None,
+    constant_gradients: bool = False,
 ) -> Explanation:
     """The sheet of any output Value: every node with its formula, every gradient by the chain rule.
 
@@ -103,6 +108,8 @@ def explain_value(
     their op and value; two distinct nodes never share a name). ``inputs`` are the leaves to
     list as given and to give a gradient line; every other leaf is a constant (default: the
     labelled leaves are the inputs, unlabelled ones such as the 2 in ``x*2`` are constants).
+    Constants get no gradient line unless ``constant_gradients`` asks for them (then each has
+    its own line and name, ``1`` and ``1#2``, in a section of their own).
     The result renders with :func:`render_trace_text` and friends, and ``viz.quiz.run_quiz``
     quizzes it.
     """
@@ -115,7 +122,9 @@ def explain_value(
         inputs = [n for n in leaves if n.label]
     input_ids = {id(n) for n in inputs}
     constants = {id(n) for n in leaves if id(n) not in input_ids}
-    names = _unique_names(order, constants)
+    names = _unique_names(order, constants)  # in formulas a constant is its number: 1 + exp(x)
+    # ... and where its gradient is asked for, each constant has a name of its own: 1, 1#2.
+    constant_names = _unique_names([n for n in order if id(n) in constants], set())
     full = names[id(output)]
     # The output gets a short name when its label is a whole formula: f = tanh(...).
     out_name = full if full.replace("_", "").isalnum() else "f"
@@ -145,9 +154,9 @@ def explain_value(
     seen = {id(n) for n in visited}
     visited += [n for n in leaves if id(n) not in seen]  # leaves, once each, after the rest
     for node in visited:
-        if id(node) in constants:
+        if id(node) in constants and not constant_gradients:
             continue  # a number in the formula: nothing to learn from its gradient
-        name = short(node)
+        name = constant_names[id(node)] if id(node) in constants else short(node)
         symbol = f"{d_out}{_wrap(name, '*', 1)}"
         if node is output:
             quantities.append(Quantity(f"d/d {name}", symbol, SECTION_BACKWARD, node.grad,
@@ -162,8 +171,11 @@ def explain_value(
             operands += [Operand(f"{local_symbol} [{rule}]", local_symbol, local),
                          Operand(f"d/d {child}", f"{d_out}{_wrap(child, '*', 1)}", child_grad)]
         section = SECTION_INPUTS if node.is_leaf else SECTION_BACKWARD
+        section = SECTION_CONSTANTS if id(node) in constants else section
         quantities.append(Quantity(f"d/d {name}", symbol, section, node.grad,
                                    " + ".join(terms), tuple(operands)))  # fmt: skip
+    # The constants' lines (when asked for) last, under their own heading.
+    quantities.sort(key=lambda q: q.section == SECTION_CONSTANTS)
     given = {names[id(n)]: n.data for n in leaves if id(n) in input_ids}
     return Explanation(
         example=Subject(name="expression", title=title or out_name),  # type: ignore[arg-type]
@@ -363,6 +375,10 @@ def run_trace_command(args: object) -> int:
     graph = getattr(args, "graph", None)
     check_quiz_and_graph_options(output_format, quiz, tolerance, graph)
     text, bindings = _source(args)
+    constants = bool(getattr(args, "constants", False))
+    if constants and is_program(text):
+        raise ValueError("--constants applies to a single formula; in a program, name the "
+                         "number in a step of its own if you want its gradient")  # fmt: skip
     if is_program(text):
         from nn.expression import parse_bindings
 
@@ -370,7 +386,8 @@ def run_trace_command(args: object) -> int:
         explanation = explain_program(run)
     else:
         output, inputs = build_expression(text, bindings)
-        explanation = explain_value(output, title=str(output.label or text), inputs=inputs)
+        explanation = explain_value(output, title=str(output.label or text), inputs=inputs,
+                                    constant_gradients=constants)  # fmt: skip
     if quiz:
         from viz.quiz import run_quiz
 
