@@ -564,11 +564,10 @@ def _program_spec(c: _Check, data: Mapping[str, object]) -> LessonSpec:
     except ExpressionError as error:
         raise c.fail("program", str(error)) from None
     given_raw = c.table(top.get("given", {}), "given", set(program.inputs))
-    given = []
     for name in program.inputs:
         if name not in given_raw:
             raise c.fail(f"given.{name}", "missing: the program reads it")
-        given.append((name, c.number(given_raw[name], f"given.{name}")))
+    given = [(str(n), c.number(v, f"given.{n}")) for n, v in given_raw.items()]  # file order
     raw_parameters = top.get("parameters", [])
     if isinstance(raw_parameters, (str, bytes)) or not isinstance(raw_parameters, Sequence):
         raise c.fail("parameters", f"must be a list of names, got {_kind(raw_parameters)}")
