@@ -177,7 +177,7 @@ def parse_program(text: str, *, max_length: int = MAX_PROGRAM_LENGTH) -> Program
         line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
         raise ExpressionError(error.problem, column, line) from None
     tree = _parse(text)
-    steps = [s for s in tree.body]
+    steps = list(tree.body)
     if not steps:
         raise ExpressionError("the program has no steps; write name = formula, e.g. f = x * y")
     if len(steps) > MAX_STEPS:
