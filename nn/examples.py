@@ -18,6 +18,11 @@ The three worked examples of the source documents are data, in ``nn/lessons/<nam
   outputs, shared frozen biases, E_total = sum 1/2 (t - o)^2, learning rate 0.5, and the
   numbers it printed; its total error after one round is diagnosed
   (``updated-weights-in-backward``).
+
+Three more are written as programs of named steps (the ``program`` key, see
+``nn.program``), with our own numbers: ``"rnn"`` (a tanh recurrent unit over two time steps,
+backpropagation through time), ``"conv1d"`` (three inputs, a shared 2-tap kernel and a bias,
+two outputs) and ``"softmax-ce"`` (a 3-class softmax with cross-entropy).
 """
 
 from __future__ import annotations
@@ -29,12 +34,16 @@ from importlib import resources
 from nn.lesson import Lesson, build_lesson, engine_values, iterate_lesson
 from nn.spec import LessonSpec, read_spec_text
 
-EXAMPLE_NAMES = ("2-2-1", "1-1-1", "softmax", "2-2-2")
+EXAMPLE_NAMES = ("2-2-1", "1-1-1", "softmax", "2-2-2")  # layered networks (MLPs)
+PROGRAM_EXAMPLE_NAMES = ("rnn", "conv1d", "softmax-ce")  # written as named steps: no layers
+LESSON_NAMES = EXAMPLE_NAMES + PROGRAM_EXAMPLE_NAMES  # every built-in lesson
 
 Example = Lesson  # the name these were known by before every example became a lesson
 
 __all__ = [
     "EXAMPLE_NAMES",
+    "LESSON_NAMES",
+    "PROGRAM_EXAMPLE_NAMES",
     "Example",
     "build_example",
     "engine_values",
@@ -44,8 +53,8 @@ __all__ = [
 
 
 def _check_example_name(name: object) -> str:
-    if name not in EXAMPLE_NAMES:
-        raise ValueError(f"unknown example {name!r}; choose one of: {', '.join(EXAMPLE_NAMES)}")
+    if name not in LESSON_NAMES:
+        raise ValueError(f"unknown example {name!r}; choose one of: {', '.join(LESSON_NAMES)}")
     return name  # type: ignore[return-value]
 
 

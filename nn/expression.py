@@ -20,6 +20,7 @@ import ast
 import keyword
 import math
 import re
+import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,21 +29,25 @@ from typing import Any
 from autograd import Value
 
 MAX_LENGTH = 1000  # characters; a formula on a page is far shorter
-MAX_DEPTH = (
-    200  # operations inside operations; keeps parsing and building far from recursion limits
-)
+# Operations inside operations; keeps parsing and building far from recursion limits. A flat
+# chain (a + b + c + ..., a*b*c*...) is one level however long: it is built without recursion.
+MAX_DEPTH = 200
 
 
 class ExpressionError(ValueError):
     """A formula or a name=value binding that cannot be used; one line, with the column if known.
 
-    ``column`` is 1-based (None when the problem is not at one place, e.g. a missing value).
+    ``column`` is 1-based (None when the problem is not at one place, e.g. a missing value);
+    ``line`` is the 1-based line of a program (see ``nn.program``), None for a formula.
     """
 
-    def __init__(self, problem: str, column: int | None = None) -> None:
+    def __init__(self, problem: str, column: int | None = None, line: int | None = None) -> None:
         self.problem = problem
         self.column = column
-        super().__init__(f"column {column}: {problem}" if column is not None else problem)
+        self.line = line
+        where = [] if line is None else [f"line {line}"]
+        where += [] if column is None else [f"column {column}"]
+        super().__init__(f"{', '.join(where)}: {problem}" if where else problem)
 
 
 # The functions a formula may call: name -> (how many arguments, how to apply to a Value).
@@ -145,6 +150,7 @@ class Expression:
             raise ExpressionError(
                 f"values must be a dict of name -> number, got {type(values).__name__}"
             )
+        values = _normalised_keys(values)
         missing = [name for name in self.names if name not in values]
         if missing:
             raise ExpressionError(
@@ -173,8 +179,13 @@ class Expression:
         the way (log of a negative number, division by zero) raises :class:`ExpressionError`
         naming the sub-expression.
         """
+        return self.build_with_inputs(values)[0]
+
+    def build_with_inputs(self, values: Mapping[str, Any]) -> tuple[Value, dict[str, Value]]:
+        """The output Value and the input leaves by name (the numbers in the formula are not
+        inputs: each is a constant node of its own, two ``1``s are two nodes)."""
         leaves = self.leaves(values)
-        return _build(self._root, leaves)
+        return _build(self._root, leaves), leaves
 
     def __call__(self, **values: Any) -> Value:
         """``expression(x1=2, w1=-3, ...)``: the same as ``build(values)``."""
@@ -241,13 +252,32 @@ def _check_parentheses(body: str, offset: int, max_depth: int) -> None:
 
 def _check_depth(tree: ast.AST, body: str, offset: int, max_depth: int) -> None:
     """Refuse trees deeper than max_depth (e.g. ``-----...x``), walking without recursion."""
+    # The left operand of a + b (or a*b) that is itself a sum (product) is the same level: a flat
+    # sum of 400 terms is one level deep, as a reader sees it, and is converted without recursion.
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
         if depth > max_depth:
             column = _column(body, node.col_offset, offset) if hasattr(node, "col_offset") else None
             raise ExpressionError(f"the formula is nested deeper than {max_depth} levels", column)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        for child in ast.iter_child_nodes(node):
+            left = isinstance(node, ast.BinOp) and child is node.left
+            same_level = left and _chained(node, child)  # type: ignore[arg-type]
+            stack.append((child, depth if same_level else depth + 1))
+
+
+def _level(node: ast.AST) -> int | None:
+    """The binding level of a left-grouping operator (+ - or * /), None for anything else."""
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        level = _PRECEDENCE[_BINARY[type(node.op)]]
+        return level if level in (1, 2) else None
+    return None
+
+
+def _chained(parent: ast.BinOp, left: ast.AST) -> bool:
+    """True when ``left`` continues the flat chain of ``parent`` (a + b in (a + b) - c)."""
+    level = _level(parent)
+    return level is not None and _level(left) == level
 
 
 def _column(body: str, byte_offset: int, offset: int) -> int:
@@ -259,16 +289,29 @@ def _column(body: str, byte_offset: int, offset: int) -> int:
 class _Converter:
     """Turn a checked ast into _Nodes, labelling each with its normalised sub-expression."""
 
-    def __init__(self, body: str, offset: int, names: list[str]) -> None:
-        self.body = body
+    def __init__(self, body: str, offset: int, names: list[str], numbered: bool = False) -> None:
+        self.body = body  # the whole source: a formula, or a program of several lines
+        self.lines = body.split("\n")
         self.offset = offset
         self.names = names
+        self.numbered = numbered  # a program: errors say the line as well as the column
+
+    def column(self, node: ast.AST, byte_offset: int | None = None) -> int:
+        """The 1-based column of ``node`` (or of ``byte_offset`` on its line), as users count."""
+        line = getattr(node, "lineno", 1)
+        offset = self.offset if line == 1 else 0
+        where = node.col_offset if byte_offset is None else byte_offset  # type: ignore[attr-defined]
+        return _column(self.lines[line - 1], where, offset)
+
+    def error(self, problem: str, column: int | None, node: ast.AST) -> ExpressionError:
+        line = getattr(node, "lineno", None) if self.numbered else None
+        return ExpressionError(problem, column, line)
 
     def fail(self, node: ast.AST, problem: str) -> ExpressionError:
-        return ExpressionError(problem, _column(self.body, node.col_offset, self.offset))
+        return self.error(problem, self.column(node), node)
 
     def convert(self, node: ast.AST) -> _Node:
-        column = _column(self.body, node.col_offset, self.offset)
+        column = self.column(node)
         if isinstance(node, ast.Constant):
             return self.number(node, column)
         if isinstance(node, ast.Name):
@@ -281,14 +324,16 @@ class _Converter:
             return self.call(node, column)
         what = _NOT_ALLOWED.get(type(getattr(node, "op", node)), type(node).__name__)
         column = self.operator_column(node) if isinstance(node, ast.BinOp) else column
-        raise ExpressionError(f"{what} not allowed; a formula may use {_ALLOWED}", column)
+        raise self.error(f"{what} not allowed; a formula may use {_ALLOWED}", column, node)
 
     def operator_column(self, node: ast.BinOp) -> int:
         """Where the operator of ``a % b`` is: after the left operand and any ``)`` closing it."""
-        end = _column(self.body, node.left.end_col_offset, 0) - 1
-        while end < len(self.body) and self.body[end] in " )":
+        text = self.lines[node.left.end_lineno - 1 if node.left.end_lineno else 0]
+        end = _column(text, node.left.end_col_offset or 0, 0) - 1
+        while end < len(text) and text[end] in " )":
             end += 1
-        return end + 1 + self.offset
+        offset = self.offset if node.left.end_lineno in (None, 1) else 0
+        return end + 1 + offset
 
     def number(self, node: ast.Constant, column: int) -> _Node:
         value = node.value
@@ -322,8 +367,18 @@ class _Converter:
         return _Node("unary", "neg", label, _PRECEDENCE["neg"], column, (operand,))
 
     def binary(self, node: ast.BinOp, column: int) -> _Node:
+        # A flat chain a + b + c + ... nests to the left: walk down it with a loop, then build
+        # up from its first operand, so that its length costs no recursion.
+        chain = [node]
+        while _chained(chain[-1], chain[-1].left):
+            chain.append(chain[-1].left)  # type: ignore[arg-type]
+        left = self.convert(chain[-1].left)
+        for link in reversed(chain):
+            left = self.combine(link, left, self.convert(link.right), column)
+        return left
+
+    def combine(self, node: ast.BinOp, left: _Node, right: _Node, column: int) -> _Node:
         op = _BINARY[type(node.op)]
-        left, right = self.convert(node.left), self.convert(node.right)
         level = _PRECEDENCE[op]
         if op == "**":
             # ** groups to the right: (a**b)**c needs its parentheses, a**-b does not.
@@ -378,24 +433,39 @@ _OPERATORS = {
 }
 
 
-def _build(node: _Node, leaves: dict[str, Value]) -> Value:
+def _build(root: _Node, leaves: dict[str, Value]) -> Value:
+    """The Value graph of the parsed formula, built bottom-up with a stack (no recursion)."""
+    built: dict[int, Value] = {}
+    stack: list[tuple[_Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done or not node.children:
+            built[id(node)] = _make(node, [built[id(c)] for c in node.children], leaves)
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in node.children)
+    return built[id(root)]
+
+
+def _make(node: _Node, operands: list[Value], leaves: dict[str, Value]) -> Value:
+    """One node of the graph from its operands' Values."""
     if node.kind == "name":
         return leaves[node.op]
     if node.kind == "number":
-        return Value(node.number, node.label)
+        return Value(node.number, node.label)  # a constant: a node of its own, never an input
     if node.kind == "binary" and node.op == "**" and node.children[1].kind == "number":
         # x**2: a constant exponent is part of the op (as in the engine), not a leaf
-        base = _build(node.children[0], leaves)
-        out = _apply(node, lambda: base ** node.children[1].number)
+        base, exponent = operands[0], node.children[1].number
+        out = _apply(node, lambda: base**exponent)
     elif node.kind == "binary":
-        a, b = (_build(child, leaves) for child in node.children)
+        a, b = operands
         operator = _OPERATORS[node.op]
         out = _apply(node, lambda: operator(a, b))
     elif node.kind == "unary":
-        x = _build(node.children[0], leaves)
+        x = operands[0]
         out = _apply(node, lambda: -x)
     else:
-        x = _build(node.children[0], leaves)
+        x = operands[0]
         function = FUNCTIONS[node.op][1]
         arguments = (x,) if node.number is None else (x, node.number)  # leaky_relu's slope
         out = _apply(node, lambda: function(*arguments))
@@ -428,7 +498,8 @@ def parse_bindings(arguments: Iterable[str]) -> dict[str, float]:
     values: dict[str, float] = {}
     for argument in arguments:
         name, equals, text = argument.partition("=")
-        name, text = name.strip(), text.strip()
+        # Python reads names in a formula in NFKC form (a full-width ｘ is x): so do we here.
+        name, text = unicodedata.normalize("NFKC", name.strip()), text.strip()
         if not equals:
             raise ExpressionError(f"{argument!r}: expected name=value, e.g. x1=2")
         if not name:
@@ -448,6 +519,17 @@ def parse_bindings(arguments: Iterable[str]) -> dict[str, float]:
             raise ExpressionError(f"{argument!r}: {name} is given twice")
         values[name] = number
     return values
+
+
+def _normalised_keys(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values with their names in NFKC form, as Python reads the names of a formula."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        key = unicodedata.normalize("NFKC", name) if isinstance(name, str) else name
+        if key in out:
+            raise ExpressionError(f"{key} is given twice ({name!r} is the same name)")
+        out[key] = value
+    return out
 
 
 def _finite(value: Any, name: str) -> float:

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 
 from autograd import Value
 from nn.checks import finite_number
+from nn.expression import ExpressionError
 from nn.network import LayerView, NetworkLayout, UnitView
-from nn.spec import INPUT_WEIGHT, LessonSpec
+from nn.program import ProgramRun, parse_program
+from nn.spec import INPUT_WEIGHT, LessonSpec, ProgramSpec
 
 SLOPE_NAMES = {
     "sigmoid": "sigma'",
@@ -81,6 +83,7 @@ class Lesson:
     targets: tuple[Value, ...] = ()
     constants: list[Value] = field(default_factory=list)
     slopes: dict[str, str] = field(default_factory=dict)
+    program: ProgramRun | None = None  # a lesson written as named steps (then layers == ())
 
     @property
     def loss_symbol(self) -> str:
@@ -264,6 +267,8 @@ def build_lesson(
         lr = finite_number(lr, "learning rate lr")
         if lr <= 0.0:
             raise ValueError(f"learning rate lr must be positive, got {lr!r}")
+    if spec.program is not None:
+        return _build_program_lesson(spec, spec.program, lr, parameters)
     overrides: dict[str, float] = {}
     if parameters is not None:
         if not isinstance(parameters, Mapping):
@@ -380,6 +385,48 @@ def build_lesson(
         targets=tuple(t),
         constants=constants,
         slopes=slopes,
+    )
+
+
+def _build_program_lesson(
+    spec: LessonSpec, program_spec: ProgramSpec, lr: float,
+    parameters: Mapping[str, float] | None,
+) -> Lesson:  # fmt: skip
+    """A lesson written as named steps: its program run on the given numbers.
+
+    Every input and step is a labelled node (``nodes``); the given names listed as parameters
+    are the ``parameters`` (trained), the other given numbers the ``inputs``.
+    """
+    values = dict(program_spec.given)
+    if parameters is not None:
+        if not isinstance(parameters, Mapping):
+            raise TypeError(
+                f"parameters must be a mapping from name to number, got {type(parameters).__name__}"
+            )
+        for key, value in parameters.items():
+            if key not in program_spec.parameters:
+                raise ValueError(
+                    f"lesson {spec.name!r} has no parameter {key!r}; its parameters are: "
+                    + ", ".join(program_spec.parameters)
+                )
+            values[key] = finite_number(value, f"parameter {key!r}")
+    try:
+        run = parse_program(program_spec.text).build(values)
+    except ExpressionError as error:
+        raise ValueError(f"lesson {spec.name!r}: program: {error}") from None
+    trained = set(program_spec.parameters)
+    return Lesson(
+        name=spec.name,
+        title=spec.title,
+        source=spec.source,
+        loss=run.output,
+        nodes=dict(run.nodes),
+        parameters=[run.inputs[name] for name in program_spec.parameters],
+        inputs=[leaf for name, leaf in run.inputs.items() if name not in trained],
+        lr=lr,
+        notes=spec.notes,
+        spec=spec,
+        program=run,
     )
 
 

@@ -124,6 +124,21 @@ class PrintedEntry:
 
 
 @dataclass(frozen=True)
+class ProgramSpec:
+    """A lesson written as a program of named steps (the ``program`` key of a lesson file).
+
+    ``given`` holds a number for every input the program reads, in the file's order;
+    ``parameters`` are the given names that training updates; ``symbols`` maps names to the
+    symbols the sheet shows (``y_hat`` -> ``ŷ``).
+    """
+
+    text: str
+    given: tuple[tuple[str, float], ...]
+    parameters: tuple[str, ...]
+    symbols: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class LessonSpec:
     """A whole lesson as checked data (see the module docstring)."""
 
@@ -142,9 +157,12 @@ class LessonSpec:
     printed: tuple[PrintedEntry, ...]
     shortcut_owner: str = "textbook's"
     lr_symbol: str = "η"  # how the book writes the learning rate (some write l or α)
+    program: ProgramSpec | None = None  # a lesson written as named steps (then layers == ())
 
     def parameter_names(self) -> list[str]:
         """The trainable parameters' symbols, layer by layer, weights in file order, then biases."""
+        if self.program is not None:
+            return list(self.program.parameters)
         names: list[str] = []
         for layer in self.layers:
             names += [layer.weight_symbols[j][i] for j, i in layer.weight_order()]
@@ -448,6 +466,8 @@ def parse_spec(data: object, source: str = "") -> LessonSpec:
     first problem, naming the field path (``layers[1].weights[0][2]``).
     """
     c = _Check(source)
+    if isinstance(data, Mapping) and "program" in data:
+        return _program_spec(c, data)
     top = c.table(data, "", _TOP_KEYS)
     for key in ("inputs", "targets", "layers", "loss"):
         if key not in top:
@@ -539,6 +559,76 @@ def _loss_terms(c: _Check, raw: object, n: int) -> tuple[str, ...]:
     if isinstance(raw, str) or not isinstance(raw, Sequence) or len(raw) != n:
         raise c.fail("loss.terms", f"must be a list of {n} symbols, one per output")
     return tuple(c.symbol(v, f"loss.terms[{k}]") for k, v in enumerate(raw))
+_PROGRAM_KEYS = {
+    "name", "title", "source", "notes", "learning_rate", "program", "given", "parameters",
+    "symbols", "printed",
+}  # fmt: skip
+
+
+def _program_spec(c: _Check, data: Mapping[str, object]) -> LessonSpec:
+    """A lesson whose graph is a program of named steps (see ``nn.program``)."""
+    from nn.expression import ExpressionError
+    from nn.program import parse_program
+
+    top = c.table(data, "", _PROGRAM_KEYS)
+    text = c.text(top["program"], "program", 4000)
+    try:
+        program = parse_program(text)
+    except ExpressionError as error:
+        raise c.fail("program", str(error)) from None
+    given_raw = c.table(top.get("given", {}), "given", set(program.inputs))
+    for name in program.inputs:
+        if name not in given_raw:
+            raise c.fail(f"given.{name}", "missing: the program reads it")
+    given = [(str(n), c.number(v, f"given.{n}")) for n, v in given_raw.items()]  # file order
+    raw_parameters = top.get("parameters", [])
+    if isinstance(raw_parameters, (str, bytes)) or not isinstance(raw_parameters, Sequence):
+        raise c.fail("parameters", f"must be a list of names, got {_kind(raw_parameters)}")
+    parameters: list[str] = []
+    for k, name in enumerate(raw_parameters):
+        if not isinstance(name, str) or name not in program.inputs:
+            raise c.fail(f"parameters[{k}]", f"{name!r} is not a given number of the program; "
+                         f"given: {', '.join(program.inputs)}")  # fmt: skip
+        if name in parameters:
+            raise c.fail(f"parameters[{k}]", f"{name!r} is listed twice")
+        parameters.append(name)
+    symbols_raw = c.table(top.get("symbols", {}), "symbols", set(program.names))
+    symbols = tuple((str(n), c.symbol(v, f"symbols.{n}")) for n, v in symbols_raw.items())
+    seen: dict[str, str] = {}
+    for name in program.names:
+        shown = dict(symbols).get(name, name)
+        if shown in seen:
+            raise c.fail(f"symbols.{name}", f"symbol {shown!r} is already used by {seen[shown]}")
+        seen[shown] = name
+    lr = c.number(top.get("learning_rate", 0.1), "learning_rate")
+    if lr <= 0.0:
+        raise c.fail("learning_rate", f"must be positive, got {lr!r}")
+    notes_raw = top.get("notes", [])
+    if isinstance(notes_raw, str):
+        notes_raw = [notes_raw]
+    if not isinstance(notes_raw, Sequence) or len(notes_raw) > MAX_NOTES:
+        raise c.fail("notes", f"must be a list of at most {MAX_NOTES} texts")
+    printed = _printed(c, top.get("printed", []))
+    for k, entry in enumerate(printed):
+        if entry.after:
+            raise c.fail(f"printed[{k}].after", "a program lesson checks the first pass only")
+    loss_symbol = dict(symbols).get(program.output, program.output)
+    return LessonSpec(
+        name=c.text(top.get("name", "my-program"), "name", 60),
+        title=c.text(top.get("title", "your own program"), "title"),
+        source=c.text(top.get("source", "your file"), "source"),
+        notes=tuple(c.text(n, f"notes[{k}]") for k, n in enumerate(notes_raw)),
+        lr=lr,
+        inputs=(),
+        input_symbols=(),
+        targets=(),
+        target_symbols=(),
+        layers=(),
+        loss=LossSpec(kind="program", symbol=loss_symbol),
+        error_sign=1,
+        printed=printed,
+        program=ProgramSpec(text, tuple(given), tuple(parameters), symbols),
+    )
 
 
 def _check_unique_symbols(c: _Check, spec: LessonSpec) -> None:

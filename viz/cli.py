@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         default="2-2-1",
         metavar="EXAMPLE_OR_FILE",
-        help=f"a built-in example ({', '.join(EXAMPLES)}; default: 2-2-1) or your own network "
+        help=f"a built-in example ({', '.join(EXAMPLES)}; written as programs: rnn, conv1d, "
+        "softmax-ce; default: 2-2-1) or your own network "
         "as a .toml or .json lesson file (see --template)",
     )
     example.add_argument(
@@ -139,7 +140,20 @@ def build_parser() -> argparse.ArgumentParser:
         "tanh sigmoid relu leaky_relu exp log sqrt softplus abs), build its graph for the "
         "given values, and show every node's value and every chain-rule step.",
     )
-    trace.add_argument("expression", help='the formula, e.g. "tanh(x1*w1 + x2*w2 + b)"')
+    trace.add_argument(
+        "expression",
+        nargs="?",
+        help='the formula, e.g. "tanh(x1*w1 + x2*w2 + b)", or a program of named steps, '
+        'e.g. "q = x + y; f = q * z" (steps separated by ; or newlines; the last is the output)',
+    )
+    trace.add_argument(
+        "--file", metavar="PATH", default=None, help="read the program (or formula) from a file"
+    )
+    trace.add_argument(
+        "--constants",
+        action="store_true",
+        help="also give each number in the formula a gradient line (each number its own node)",
+    )
     trace.add_argument(
         "values", nargs="*", metavar="NAME=VALUE", help="a value for every name, e.g. x1=2"
     )

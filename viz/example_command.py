@@ -99,6 +99,12 @@ def write_graph(lesson: Lesson, path: str, **draw_options: object) -> str:
 
     _check_graph_path(path)
     fresh = build_lesson(lesson.spec, lr=lesson.lr, parameters=lesson.parameter_values())
+    if fresh.program is not None and path.lower().endswith((".html", ".htm")):
+        # A lesson written as named steps has no layers: its page is the trace's step page.
+        from viz.steps import write_steps_html
+
+        write_steps_html(fresh.loss, path)
+        return "step-by-step page, html"
     return write_example_graph(fresh, path, **draw_options)
 
 
@@ -143,6 +149,11 @@ def run_example_command(args: object) -> int:
         raise ValueError("--collapse and --view apply to --graph: add --graph FILE")
 
     lesson = as_lesson(name, lr=lr)
+    if graph is not None and lesson.program is not None and draw_options:
+        raise ValueError(
+            f"{lesson.name} is written as named steps, not layers of units: --view network and "
+            "--collapse need layers; draw its computation graph (leave them out)"
+        )
     explanation = explain_lesson(lesson, steps=steps, compare_seed=compare_seed)
     if quiz:
         from viz.quiz import run_quiz

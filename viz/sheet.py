@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from autograd import Value
 from nn.lesson import LayerNodes, Lesson, build_lesson, engine_values, iterate_lesson
 from nn.printed import Comparison, check_printed, quantity_symbol
+from nn.printed import Comparison, check_printed
+from nn.program import ProgramRun, local_derivative, step_formula
 from nn.spec import LessonSpec, parse_spec
 from viz.numbers import format_number
 
@@ -491,6 +493,8 @@ def explain_lesson(
     (default: on when the lesson lists some).
     """
     steps = check_steps(steps)
+    if lesson.program is not None:
+        return explain_program_lesson(lesson, steps, compare_seed)
     if lesson.spec is None:
         raise ValueError(f"lesson {lesson.name!r} has no spec: build it with build_lesson")
     size = max(len(lesson.parameters), 1)
@@ -575,7 +579,7 @@ def as_lesson(what: object, lr: float | None = None) -> Lesson:
     """A lesson from a built-in name, a spec (LessonSpec or dict), a file path or a Lesson."""
     from pathlib import Path
 
-    from nn.examples import EXAMPLE_NAMES, build_example
+    from nn.examples import LESSON_NAMES, build_example
     from nn.spec import read_spec_file
 
     if isinstance(what, Lesson):
@@ -587,16 +591,192 @@ def as_lesson(what: object, lr: float | None = None) -> Lesson:
         return build_lesson(what, lr=lr)
     if isinstance(what, Mapping):
         return build_lesson(parse_spec(what, "spec"), lr=lr)
-    if isinstance(what, str) and what in EXAMPLE_NAMES:
+    if isinstance(what, str) and what in LESSON_NAMES:
         return build_example(what, lr=lr)
     if isinstance(what, (str, Path)) and str(what).lower().endswith((".toml", ".json")):
         return build_lesson(read_spec_file(what), lr=lr)
     if isinstance(what, str):
         raise ValueError(
-            f"unknown example {what!r}; choose one of: {', '.join(EXAMPLE_NAMES)}, "
+            f"unknown example {what!r}; choose one of: {', '.join(LESSON_NAMES)}, "
             "or give a .toml or .json lesson file"
         )
     raise TypeError(
         f"explain() takes a built-in name, a lesson file, a spec dict, a Lesson or a Value; "
         f"got {type(what).__name__}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Programs: a worked example written as named steps (nn.program)
+# ---------------------------------------------------------------------------------------------
+
+SECTION_LOCAL = "Local derivatives"
+_PLACEHOLDER_SHIFT = re.compile(r"\{(\d+)\}")
+
+
+def _shifted(template: str, by: int) -> str:
+    """The template with its placeholders renumbered from ``by`` (to join several)."""
+    return _PLACEHOLDER_SHIFT.sub(lambda m: f"{{{int(m.group(1)) + by}}}", template)
+
+
+def program_quantities(
+    run: ProgramRun,
+    *,
+    symbols: Mapping[str, str] | None = None,
+    forward_section: str = SECTION_FORWARD,
+    output_section: str | None = None,
+    backward_section: str = SECTION_GRADIENTS,
+    inputs_section: str = SECTION_GRADIENTS,
+    gradients_of: Sequence[str] | None = None,
+) -> list[Quantity]:
+    """The sheet of a program after ``run.output.backward()``: each step, each local derivative,
+    each gradient by the chain rule over the named steps (``∂f/∂x = ∂f/∂q·∂q/∂x``).
+
+    Every value is the engine's: a step's node, a local derivative from ``backward()`` on that
+    step alone (:meth:`nn.program.ProgramRun.local_gradients`), a gradient from the node's
+    ``.grad``. ``symbols`` maps names to the symbols shown (default: the names).
+    ``output_section`` puts the last step under its own heading (a lesson's Loss);
+    ``gradients_of`` limits the inputs given a gradient line (default: all inputs).
+    """
+    program = run.program
+    shown = dict(symbols or {})
+
+    def sym(name: str) -> str:
+        return shown.get(name, name)
+
+    def operands(names: Sequence[str]) -> tuple[Operand, ...]:
+        return tuple(Operand(n, sym(n), run.node(n).data) for n in names)
+
+    out = program.output
+    quantities: list[Quantity] = []
+    for s in program.statements:
+        template, names = step_formula(s)
+        section = output_section if s.name == out and output_section else forward_section
+        quantities.append(Quantity(s.name, sym(s.name), section, run.node(s.name).data,
+                                   template, operands(names)))  # fmt: skip
+    constants = {s.name for s in program.statements if s.is_constant}
+    wanted_inputs = program.inputs if gradients_of is None else tuple(gradients_of)
+    steps = [s.name for s in reversed(program.statements) if s.name not in constants]
+    targets = [n for n in steps if n != out] + [n for n in program.inputs if n in wanted_inputs]
+    locals_: dict[tuple[str, str], float] = {}
+    for s in program.statements:
+        for name, value in run.local_gradients(s).items():
+            locals_[(s.name, name)] = value
+    d_out = f"∂{sym(out)}/∂"
+    local_lines: list[Quantity] = []
+    gradient_lines: list[Quantity] = []
+    for v in targets:
+        users = [s for s in program.statements if v in s.uses]
+        terms: list[str] = []
+        parts: list[Operand] = []
+        for s in users:  # in the order of the steps, as a book sums them
+            local = local_derivative(s, v)
+            local_symbol = f"∂{sym(s.name)}/∂{sym(v)}"
+            if s.name == out and local is not None:
+                template, names = local
+                text = f"({template})" if len(users) > 1 and " " in template else template
+                terms.append(_shifted(text, len(parts)))
+                parts += operands(names)
+                continue
+            if s.name != out:
+                key = f"d{s.name}/d{v}"
+                value = locals_[(s.name, v)]
+                if not any(q.name == key for q in local_lines):
+                    if local is None:  # no formula for this op: the engine's number
+                        l_template, l_ops = "{0}", (Operand(key, local_symbol, value),)
+                    else:
+                        l_template, l_ops = local[0], operands(local[1])
+                    local_lines.append(
+                        Quantity(key, local_symbol, SECTION_LOCAL, value, l_template, l_ops)
+                    )
+                terms.append(f"{{{len(parts)}}}·{{{len(parts) + 1}}}")
+                parts += [Operand(f"d{out}/d{s.name}", f"{d_out}{sym(s.name)}",
+                                  run.node(s.name).grad),
+                          Operand(key, local_symbol, locals_[(s.name, v)])]  # fmt: skip
+            else:  # the output's own derivative, written as a number only (relu, abs, ...)
+                terms.append(f"{{{len(parts)}}}")
+                parts.append(Operand(f"d{out}/d{v} (local)", local_symbol, locals_[(out, v)]))
+        if not terms:
+            continue
+        section = inputs_section if v in program.inputs else backward_section
+        gradient = run.node(v).grad
+        gradient_lines.append(Quantity(f"d{out}/d{v}", f"{d_out}{sym(v)}", section, gradient,
+                                       " + ".join(terms), tuple(parts)))  # fmt: skip
+    # The local derivatives come first: each gradient line only uses numbers already shown.
+    return quantities + local_lines + gradient_lines
+
+
+def explain_program_lesson(
+    lesson: Lesson, steps: int = 5, compare_seed: bool | None = None
+) -> Explanation:
+    """The sheet of a lesson written as named steps: Given, Forward (each step), Loss (the last
+    step), Gradients (chain rule over the steps), Update (each parameter), Training."""
+    assert lesson.program is not None and lesson.spec is not None
+    program_spec = lesson.spec.program
+    assert program_spec is not None
+    size = max(len(lesson.parameters), 1)
+    if steps * size > MAX_WORK:
+        raise ValueError(f"--steps {steps} with {size} parameters is more training than a sheet "
+                         f"shows; at most {MAX_WORK // size} steps for this lesson")  # fmt: skip
+    symbols = dict(program_spec.symbols)
+
+    def sym(name: str) -> str:
+        return symbols.get(name, name)
+
+    run = iterate_lesson(lesson, max(steps, 1))
+    lesson = next(run)
+    assert lesson.program is not None
+    out = lesson.program.program.output
+    quantities = program_quantities(
+        lesson.program, symbols=symbols, output_section=SECTION_LOSS,
+        gradients_of=program_spec.parameters,
+    )  # fmt: skip
+    after_one = next(run)
+    new_values = after_one.parameter_values()
+    section = f"{SECTION_UPDATE} (η = {format_number(lesson.lr)})"
+    for p in lesson.parameters:
+        gradient = Operand(f"d{out}/d{p.label}", f"∂{sym(out)}/∂{sym(p.label)}", p.grad)
+        operands = (Operand(p.label, sym(p.label), p.data), Operand("lr", "η", lesson.lr),
+                    gradient)  # fmt: skip
+        quantities.append(Quantity(f"{p.label} (updated)", f"{sym(p.label)} (new)", section,
+                                   new_values[p.label], "{0} − {1}·{2}", operands))  # fmt: skip
+    training = []
+    for k, trained in enumerate([after_one, *run], start=1):
+        if k > steps:
+            break
+        plural = "update" if k == 1 else "updates"
+        training.append(Quantity(f"loss after {k} {plural}", f"{sym(out)} after {k} {plural}",
+                                 SECTION_TRAINING, trained.loss.data, "{0}",
+                                 (Operand(f"{out} after {k} {plural}",
+                                          f"{sym(out)} after {k} {plural}",
+                                          trained.loss.data),)))  # fmt: skip
+    comparisons = None
+    if lesson.spec.printed:
+        on_sheet = {q.name: q.value for q in quantities}
+        comparisons = check_printed(lesson, on_sheet, order=list(on_sheet))
+    if compare_seed is None:
+        compare_seed = comparisons is not None
+    if compare_seed and comparisons is not None:
+        by_name = {c.name: c for c in comparisons if c.after == 0}
+        quantities = [
+            Quantity(q.name, q.symbol, q.section, q.value, q.template, q.operands, q.meaning,
+                     by_name.get(q.name))
+            for q in quantities
+        ]  # fmt: skip
+    given = {name: value for name, value in program_spec.given}
+    given = {name: lesson.nodes[name].data for name in given}
+    given["lr"] = lesson.lr
+    trained_names = set(program_spec.parameters)
+    groups = [[n for n in given if n != "lr" and n not in trained_names],
+              [n for n in given if n in trained_names]]  # fmt: skip
+    return Explanation(
+        given_groups=[g for g in groups if g],
+        example=lesson,
+        quantities=quantities,
+        training=training,
+        notes=list(lesson.notes),
+        loss_symbol=sym(out),
+        compare_seed=compare_seed,
+        seed_comparisons=comparisons,
+        given=given,
     )
