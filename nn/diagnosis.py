@@ -108,7 +108,7 @@ def mistakes_for(lesson: Lesson) -> list[Mistake]:
     transpose, no second path to leave out) is not listed.
     """
     spec = lesson.spec
-    if spec is None:
+    if spec is None or not spec.layers:  # a program of named steps: no layers to get wrong
         return []
     layers = spec.layers
     n_out = layers[-1].units
