@@ -35,6 +35,11 @@ class UnitView:
     bias: Value | None = None
     delta_symbol: str = ""  # how the lesson names dLoss/dz of this unit ("δ2", "delta_o1")
 
+    @property
+    def parameters(self) -> tuple[Value, ...]:
+        """The unit's weights (where there are edges) and its bias, in that order."""
+        return tuple(p for p in (*self.weights, self.bias) if p is not None)
+
 
 @dataclass(frozen=True)
 class LayerView:
@@ -68,11 +73,45 @@ class NetworkLayout:
         out: list[Value] = []
         for layer in self.layers:
             for unit in layer.units:
-                for p in (*unit.weights, unit.bias):
-                    if p is not None and id(p) not in seen:
+                for p in unit.parameters:
+                    if id(p) not in seen:
                         seen.add(id(p))
                         out.append(p)
         return out
+
+    # Stable ids for drawings: a picture names its elements by position in the layout, never by
+    # parsing labels, so two runs (and the graph and network pictures) agree on every name.
+
+    @staticmethod
+    def layer_id(layer: int) -> str:
+        """The id of layer ``layer`` (0 is the input layer): ``"L1"``."""
+        return f"L{layer}"
+
+    @staticmethod
+    def unit_id(layer: int, unit: int) -> str:
+        """The id of unit ``unit`` of layer ``layer``: ``"L1u0"``."""
+        return f"L{layer}u{unit}"
+
+    def computing_units(self) -> list[tuple[str, int, UnitView]]:
+        """``(unit id, layer index, unit)`` for every unit after the input layer, in order."""
+        return [
+            (self.unit_id(li, j), li, unit)
+            for li, layer in enumerate(self.layers)
+            if li
+            for j, unit in enumerate(layer.units)
+        ]
+
+    def unit_of_parameter(self) -> dict[int, str]:
+        """id(parameter) -> the id of the one unit it belongs to.
+
+        A bias shared by several units (one Value, as some textbooks write ``b1``) belongs to
+        none of them: it is the layer's, and is left out.
+        """
+        owners: dict[int, set[str]] = {}
+        for key, _, unit in self.computing_units():
+            for p in unit.parameters:
+                owners.setdefault(id(p), set()).add(key)
+        return {k: units.pop() for k, units in owners.items() if len(units) == 1}
 
 
 # ---------------------------------------------------------------------------------------------
