@@ -67,14 +67,14 @@ def test_collapse_and_rankdir_reach_the_drawing(tmp_path):
 
 
 def test_parameters_are_grouped_by_the_unit_they_feed():
-    # seed 001: W1[i][j] connects input i to hidden unit j; W2[j] connects unit j to the output
+    # the case study: W1[i][j] joins input i to hidden unit j; W2[j] joins unit j to the output
     example = build_example("2-2-1")
     graph = graph_of(example.loss, layout=example_layout(example))
     units = {p.label: graph.symbols[graph.neuron[id(p)]] for p in example.parameters}
     assert units == {
         label: f"a1[{j}]" for j in range(2) for label in (f"W1[0][{j}]", f"W1[1][{j}]", f"b1[{j}]")
     } | {label: "y_hat" for label in ("W2[0]", "W2[1]", "b2")}
-    # seed 003 writes W1[j][i] (unit j, input i): the grouping follows the lesson's layout
+    # the softmax derivation writes W1[j][i] (unit j, input i): the grouping follows the layout
     softmax = build_example("softmax")
     graph = graph_of(softmax.loss, layout=example_layout(softmax))
     unit = {p.label: graph.neuron[id(p)] for p in softmax.parameters}

@@ -75,7 +75,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     example.add_argument(
         "--compare-printed",
-        "--compare-seed",
         dest="compare_seed",
         action="store_true",
         default=None,
@@ -84,10 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     example.add_argument(
         "--no-compare-printed",
-        "--no-compare-seed",
         dest="compare_seed",
         action="store_false",
         help="do not show the numbers the source printed",
+    )
+    # the old spellings still work, unlisted: "printed" is the one word for those numbers
+    example.add_argument(
+        "--compare-seed", dest="compare_seed", action="store_true", help=argparse.SUPPRESS
+    )
+    example.add_argument(
+        "--no-compare-seed", dest="compare_seed", action="store_false", help=argparse.SUPPRESS
     )
     example.add_argument(
         "--quiz",

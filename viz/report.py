@@ -88,7 +88,7 @@ def seed_summary(
 
 
 def _seed_note(explanation: Explanation) -> list[str]:
-    """The seed-check paragraph, or why there is none."""
+    """The printed-numbers paragraph, or why there is none."""
     if not explanation.compare_seed:
         return []
     if explanation.seed_comparisons is None:
@@ -215,7 +215,7 @@ def to_json_data(explanation: Explanation) -> dict[str, object]:
         "given": explanation.given,
         "quantities": [q.to_dict() for q in explanation.quantities],
         "training": [q.to_dict() for q in explanation.training],
-        "seed_check": None
+        "printed_check": None
         if comparisons is None
         else {
             "first_error": first.name if first else None,

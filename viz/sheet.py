@@ -126,9 +126,9 @@ class Quantity:
             "operands": [
                 {"name": op.name, "symbol": op.symbol, "value": op.value} for op in self.operands
             ],
-            "seed": None if seed is None else seed.value,
-            "seed_printed": None if seed is None else seed.printed,
-            "seed_given_own_numbers": None if seed is None else seed.given,
+            "printed_value": None if seed is None else seed.value,
+            "printed": None if seed is None else seed.printed,
+            "printed_given_own_numbers": None if seed is None else seed.given,
             "mismatch": None if seed is None else seed.mismatch,
             "kind": None if seed is None else seed.kind,
             "inherited_from": None if seed is None else list(seed.inherited_from),
