@@ -15,16 +15,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from autograd import Value
+from nn.activations import UNIT_ACTIVATIONS
 from nn.checks import finite_number
 from nn.network import LayerView, NetworkLayout, UnitView
 from nn.spec import INPUT_WEIGHT, LessonSpec
 
-SLOPE_NAMES = {
-    "sigmoid": "sigma'",
-    "tanh": "tanh'",
-    "relu": "relu'",
-    "leaky_relu": "leaky_relu'",
-}
+# activation -> the name of its slope (sigma'), for those whose slope a sheet shows
+SLOPE_NAMES = {name: a.slope_name for name, a in UNIT_ACTIVATIONS.items() if a.slope_name}
 
 
 @dataclass(frozen=True)
@@ -190,13 +187,7 @@ def _sum_label(terms: list[Value]) -> str:
 
 
 def _activate(g: _Builder, z: Value, activation: str, label: str, slope: float) -> Value:
-    if activation == "sigmoid":
-        return g.name(z.sigmoid(), label)
-    if activation == "tanh":
-        return g.name(z.tanh(), label)
-    if activation == "relu":
-        return g.name(z.relu(), label)
-    return g.name(z.leaky_relu(slope), label)
+    return g.name(UNIT_ACTIVATIONS[activation].apply(z, slope), label)
 
 
 def _loss(g: _Builder, spec: LessonSpec, outputs: list[Value], targets: list[Value]) -> Value:
