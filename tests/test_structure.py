@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
+import pytest
+
+from nn import MLP
 from nn.lesson import build_lesson
-from nn.network import NetworkLayout
+from nn.network import NetworkLayout, layout_of_mlp
 from nn.spec import parse_spec
 from tests.test_draw import cluster_members
 from tests.test_lessons import CLASSIC
@@ -60,3 +64,45 @@ def test_drawing_code_parses_no_names():
     for path in ("viz/draw.py", "viz/graph_command.py"):
         source = (root / path).read_text(encoding="utf-8")
         assert not re.search(r"^import re$|re\.compile", source, re.M), path
+
+
+def _unlabel(root):
+    from autograd import topological_order
+
+    for v in topological_order(root):
+        v.label = ""  # labels are for people: the layout must be found without them
+
+
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("output", ["linear", "sigmoid", "softmax"])
+def test_layout_of_mlp_finds_the_forward_pass_by_structure_not_labels(fused, output):
+    sizes = [3, 2] if output == "softmax" else [3, 1]
+    model = MLP(2, sizes, activation="tanh", output_activation=output, fused=fused, seed=1)
+    x = [0.4, -0.9]
+    outs = model(x)
+    loss = sum((o - 0.5) ** 2 for o in outs) + 0.01 * sum(p * p for p in model.parameters())
+    _unlabel(loss)
+    layout = layout_of_mlp(model, root=loss)
+    assert [u.a.data for u in layout.layers[0].units] == x
+    # the hidden layer by hand: z_j = sum_i w_ji x_i + b_j, a_j = tanh(z_j)
+    hidden = []
+    for unit, neuron in zip(layout.layers[1].units, model.layers[0].neurons):
+        z = sum(w.data * xi for w, xi in zip(neuron.w, x)) + neuron.b.data
+        assert unit.z.data == pytest.approx(z) and unit.a.data == pytest.approx(math.tanh(z))
+        hidden.append(math.tanh(z))
+    zs = [sum(w.data * h for w, h in zip(n.w, hidden)) + n.b.data for n in model.layers[1].neurons]
+    if output == "softmax":
+        total = sum(math.exp(z) for z in zs)
+        expected = [math.exp(z) / total for z in zs]
+    else:
+        expected = [z if output == "linear" else 1 / (1 + math.exp(-z)) for z in zs]
+    got = [u.a for u in layout.layers[2].units]
+    assert [a.data for a in got] == pytest.approx(expected)
+    assert all(a is o for a, o in zip(got, outs)) and layout.loss is loss
+
+
+def test_layout_of_a_batch_gives_up_on_the_forward_nodes_quickly():
+    model = MLP(2, [2, 1], seed=0)
+    batch = sum(model([0.1 * k, 0.2])[0] for k in range(2000))
+    layout = layout_of_mlp(model, root=batch)
+    assert all(u.z is None and u.a is None for layer in layout.layers for u in layer.units)
