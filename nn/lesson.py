@@ -132,6 +132,7 @@ class Lesson:
             loss=self.loss,
             loss_symbol=self.loss_symbol,
             targets=self.targets,
+            constants=tuple(self.constants),
         )
 
     def _n_in(self) -> int:

@@ -59,12 +59,14 @@ class NetworkLayout:
     """A whole network: ``layers[0]`` is the input layer, the last one the output layer.
 
     ``loss`` (when there is one) and ``targets`` let a drawing show the error the output feeds.
+    ``constants`` are the weights and biases that are given, not trained (a frozen bias).
     """
 
     layers: tuple[LayerView, ...]
     loss: Value | None = None
     loss_symbol: str = "L"
     targets: tuple[Value, ...] = field(default_factory=tuple)
+    constants: tuple[Value, ...] = field(default_factory=tuple)
 
     def parameters(self) -> list[Value]:
         """Every weight and bias Value once, layer by layer, in the order they appear."""

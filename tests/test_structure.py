@@ -41,6 +41,9 @@ def test_a_lesson_with_its_own_names_is_grouped_by_its_layout():
     # a bias the layer shares belongs to no one unit, and does not pull a unit's sum away
     assert unit["b1"] is None and unit["b2"] is None
     assert unit["net_h2"] == "out_h2"
+    # the book's biases are given, not trained: drawn as inputs; its weights as parameters
+    nodes = lesson.nodes
+    assert graph.role(nodes["b1"]) == "input" and graph.role(nodes["w1"]) == "parameter"
 
 
 def test_unit_ids_come_from_positions_in_the_layout():

@@ -402,13 +402,16 @@ class _Graph:
         parameters = {k: n for k, n in names.items() if k in index}
         owner: dict[int, str] = {}
         units: list[tuple[str, int, UnitView]] = []
+        weights_and_biases: set[int] = set()
         if layout is not None:
-            for p in layout.parameters():  # the layout's weights and biases are parameters too
-                if id(p) in index:
+            frozen = {id(c) for c in layout.constants}  # given, not trained: drawn as inputs
+            for p in layout.parameters():  # the layout's trained weights and biases
+                if id(p) in index and id(p) not in frozen:
                     parameters.setdefault(id(p), p.label)
             owner = {k: u for k, u in layout.unit_of_parameter().items() if k in index}
             units = layout.computing_units()
-        neuron = _assign_neurons(order, parameters, owner)
+            weights_and_biases = {id(p) for p in layout.parameters()}
+        neuron = _assign_neurons(order, set(parameters) | weights_and_biases, owner)
         present = set(neuron.values())
         neurons = [key for key, _, _ in units if key in present]
         layer_of, titles, symbols = {}, {}, {}
@@ -462,12 +465,13 @@ class _Graph:
 
 
 def _assign_neurons(
-    order: list[Value], parameters: dict[int, str], owner: dict[int, str]
+    order: list[Value], parameters: set[int], owner: dict[int, str]
 ) -> dict[int, str]:
     """id(node) -> unit, for the units' own parameters and the nodes computed inside each unit.
 
-    ``owner`` gives the unit of each parameter that belongs to one unit; other parameters (a
-    bias a layer shares, parameters named without a layout) join no unit and decide nothing.
+    ``owner`` gives the unit of each weight or bias that belongs to one unit; the other
+    ``parameters`` (a bias a layer shares, parameters named without a layout) join no unit and
+    decide nothing.
     """
     neuron = dict(owner)
     for v in order:
