@@ -109,3 +109,13 @@ def test_layout_of_a_batch_gives_up_on_the_forward_nodes_quickly():
     batch = sum(model([0.1 * k, 0.2])[0] for k in range(2000))
     layout = layout_of_mlp(model, root=batch)
     assert all(u.z is None and u.a is None for layer in layout.layers for u in layer.units)
+
+
+def test_printed_is_the_one_word_for_a_source_s_numbers(capsys):
+    from viz.cli import build_parser, main
+
+    example_help = build_parser()._subparsers._group_actions[0].choices["example"].format_help()
+    assert "--compare-printed" in example_help and "seed" not in example_help
+    assert main(["example", "2-2-1", "--compare-seed", "--format", "json"]) == 0  # old spelling
+    out = capsys.readouterr().out
+    assert '"printed_check"' in out and '"printed": "0.31"' in out and "seed" not in out
