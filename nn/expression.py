@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autograd import Value
+from nn.activations import UNIT_ACTIVATIONS
 
 MAX_LENGTH = 1000  # characters; a formula on a page is far shorter
 # Operations inside operations; keeps parsing and building far from recursion limits. A flat
@@ -53,10 +54,11 @@ class ExpressionError(ValueError):
 # The functions a formula may call: name -> (how many arguments, how to apply to a Value).
 # leaky_relu's optional second argument is its negative-side slope, a plain number.
 FUNCTIONS: dict[str, tuple[tuple[int, ...], Any]] = {
-    "tanh": ((1,), Value.tanh),
-    "sigmoid": ((1,), Value.sigmoid),
-    "relu": ((1,), Value.relu),
-    "leaky_relu": ((1, 2), Value.leaky_relu),
+    **{  # the activations (all but linear), from their registry
+        name: ((1, 2) if a.takes_slope else (1,), a.method)
+        for name, a in UNIT_ACTIVATIONS.items()
+        if a.slope_name
+    },
     "exp": ((1,), Value.exp),
     "log": ((1,), Value.log),
     "sqrt": ((1,), Value.sqrt),

@@ -15,18 +15,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from autograd import Value
+from nn.activations import UNIT_ACTIVATIONS
 from nn.checks import finite_number
 from nn.expression import ExpressionError
 from nn.network import LayerView, NetworkLayout, UnitView
 from nn.program import ProgramRun, parse_program
 from nn.spec import INPUT_WEIGHT, LessonSpec, ProgramSpec
 
-SLOPE_NAMES = {
-    "sigmoid": "sigma'",
-    "tanh": "tanh'",
-    "relu": "relu'",
-    "leaky_relu": "leaky_relu'",
-}
+# activation -> the name of its slope (sigma'), for those whose slope a sheet shows
+SLOPE_NAMES = {name: a.slope_name for name, a in UNIT_ACTIVATIONS.items() if a.slope_name}
 
 
 @dataclass(frozen=True)
@@ -144,6 +141,7 @@ class Lesson:
             loss_symbol=self.loss_symbol,
             targets=self.targets,
             error_sign=self.error_sign,
+            constants=tuple(self.constants),
         )
 
     def _n_in(self) -> int:
@@ -199,13 +197,7 @@ def _sum_label(terms: list[Value]) -> str:
 
 
 def _activate(g: _Builder, z: Value, activation: str, label: str, slope: float) -> Value:
-    if activation == "sigmoid":
-        return g.name(z.sigmoid(), label)
-    if activation == "tanh":
-        return g.name(z.tanh(), label)
-    if activation == "relu":
-        return g.name(z.relu(), label)
-    return g.name(z.leaky_relu(slope), label)
+    return g.name(UNIT_ACTIVATIONS[activation].apply(z, slope), label)
 
 
 def _loss(g: _Builder, spec: LessonSpec, outputs: list[Value], targets: list[Value]) -> Value:

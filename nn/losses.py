@@ -279,7 +279,7 @@ def softmax_cross_entropy(outputs: Any, targets: Any) -> Value:
 def cross_entropy(outputs: Any, targets: Any) -> Value:
     """Cross-entropy from probabilities (e.g. a softmax output layer): -log p[label].
 
-    Seed 003's J = -sum_i y_i log(y_hat_i) with a one-hot y. If the probability of the true
+    J = -sum_i y_i log(y_hat_i) with a one-hot y. If the probability of the true
     class has underflowed to 0 this raises; ``softmax_cross_entropy`` on logits cannot underflow.
     """
 

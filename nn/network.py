@@ -8,7 +8,6 @@ graph's own ``Value``s: after ``backward()`` their ``.grad`` is what the picture
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +34,11 @@ class UnitView:
     bias: Value | None = None
     delta_symbol: str = ""  # how the lesson names dLoss/dz of this unit ("δ2", "delta_o1")
 
+    @property
+    def parameters(self) -> tuple[Value, ...]:
+        """The unit's weights (where there are edges) and its bias, in that order."""
+        return tuple(p for p in (*self.weights, self.bias) if p is not None)
+
 
 @dataclass(frozen=True)
 class LayerView:
@@ -57,6 +61,7 @@ class NetworkLayout:
     ``loss`` (when there is one) and ``targets`` let a drawing show the error the output feeds.
     ``error_sign`` is -1 for a lesson whose error term is the book's Err = -dLoss/dz: a drawing
     then shows each unit's error term with that sign.
+    ``constants`` are the weights and biases that are given, not trained (a frozen bias).
     """
 
     layers: tuple[LayerView, ...]
@@ -64,6 +69,7 @@ class NetworkLayout:
     loss_symbol: str = "L"
     targets: tuple[Value, ...] = field(default_factory=tuple)
     error_sign: int = 1
+    constants: tuple[Value, ...] = field(default_factory=tuple)
 
     def parameters(self) -> list[Value]:
         """Every weight and bias Value once, layer by layer, in the order they appear."""
@@ -71,38 +77,70 @@ class NetworkLayout:
         out: list[Value] = []
         for layer in self.layers:
             for unit in layer.units:
-                for p in (*unit.weights, unit.bias):
-                    if p is not None and id(p) not in seen:
+                for p in unit.parameters:
+                    if id(p) not in seen:
                         seen.add(id(p))
                         out.append(p)
         return out
+
+    # Stable ids for drawings: a picture names its elements by position in the layout, never by
+    # parsing labels, so two runs (and the graph and network pictures) agree on every name.
+
+    @staticmethod
+    def layer_id(layer: int) -> str:
+        """The id of layer ``layer`` (0 is the input layer): ``"L1"``."""
+        return f"L{layer}"
+
+    @staticmethod
+    def unit_id(layer: int, unit: int) -> str:
+        """The id of unit ``unit`` of layer ``layer``: ``"L1u0"``."""
+        return f"L{layer}u{unit}"
+
+    def computing_units(self) -> list[tuple[str, int, UnitView]]:
+        """``(unit id, layer index, unit)`` for every unit after the input layer, in order."""
+        return [
+            (self.unit_id(li, j), li, unit)
+            for li, layer in enumerate(self.layers)
+            if li
+            for j, unit in enumerate(layer.units)
+        ]
+
+    def unit_of_parameter(self) -> dict[int, str]:
+        """id(parameter) -> the id of the one unit it belongs to.
+
+        A bias shared by several units (one Value, as some textbooks write ``b1``) belongs to
+        none of them: it is the layer's, and is left out.
+        """
+        owners: dict[int, set[str]] = {}
+        for key, _, unit in self.computing_units():
+            for p in unit.parameters:
+                owners.setdefault(id(p), set()).add(key)
+        return {k: units.pop() for k, units in owners.items() if len(units) == 1}
 
 
 # ---------------------------------------------------------------------------------------------
 # The layout of an nn.MLP
 # ---------------------------------------------------------------------------------------------
 
-# The labels an MLP gives the nodes of a forward pass (see nn.mlp): x[i], z1[j], a1[j], ...
-_MLP_NODE_LABEL = re.compile(r"^(?:x|[za][1-9]\d*)\[\d+\]$")
-
-
 def layout_of_mlp(model: Any, root: Value | None = None) -> NetworkLayout:
     """The layered view of an ``nn.MLP``: its layers, neurons, weights and biases.
 
     Weights and biases are read from the model's structure (``model.layers[l].neurons[j].w[i]``
     and ``.b``), never from parameter labels. With ``root`` (an output of the model, or a loss
-    computed from one sample), each unit also gets the nodes of that forward pass, found by the
-    labels the MLP gives them (``x[0]``, ``z1[0]``, ``a1[0]``; for a linear unit ``a`` is ``z``).
-    When the graph holds several forward passes (a loss over a batch), a unit's weighted input
-    and activation are ambiguous and are left out (None). A root that is not an output of the
-    model becomes the layout's ``loss``.
+    computed from one sample), each unit also gets the nodes of that forward pass, found from
+    the graph's structure, never from labels: the weighted input is the sum that adds the
+    neuron's own products to its bias, the output the activation applied to it (for a linear
+    unit ``a`` is ``z``), the inputs what the first layer's weights multiply. When the graph
+    holds several forward passes (a loss over a batch), a unit's weighted input and activation
+    are ambiguous and are left out (None). A root that is not an output of the model becomes
+    the layout's ``loss``.
     """
     layers = getattr(model, "layers", None)
     if not isinstance(layers, list) or not layers or not all(
         hasattr(layer, "neurons") for layer in layers
     ):
         raise TypeError(f"layout_of_mlp needs an nn.MLP (layers of neurons); got {model!r}")
-    nodes: dict[str, Value] = {}
+    nodes: dict[tuple[str, int, int], Value] = {}
     if root is not None:
         if not isinstance(root, Value):
             raise TypeError(f"root must be a Value, got {type(root).__name__}")
@@ -111,17 +149,17 @@ def layout_of_mlp(model: Any, root: Value | None = None) -> NetworkLayout:
     views = [
         LayerView(
             "input",
-            tuple(UnitView(f"x[{i}]", a=nodes.get(f"x[{i}]")) for i in range(nin)),
+            tuple(UnitView(f"x[{i}]", a=nodes.get(("x", 0, i))) for i in range(nin)),
         )
     ]
     last = len(layers) - 1
     for number, layer in enumerate(layers, start=1):
         units = []
         for j, neuron in enumerate(layer.neurons):
-            z = nodes.get(f"z{number}[{j}]")
+            z = nodes.get(("z", number, j))
             # a linear unit's output is its weighted input; a softmax output may not be in the
             # graph at all (a loss that uses one of them)
-            a = nodes.get(f"a{number}[{j}]", z if layer.activation == "linear" else None)
+            a = nodes.get(("a", number, j), z if layer.activation == "linear" else None)
             units.append(
                 UnitView(
                     f"a{number}[{j}]",
@@ -140,25 +178,54 @@ def layout_of_mlp(model: Any, root: Value | None = None) -> NetworkLayout:
     return NetworkLayout(layers=tuple(views), loss=loss)
 
 
-def _forward_nodes(model: Any, root: Value) -> dict[str, Value]:
-    """label -> node of the one forward pass in root's graph; {} when there are several.
+def _forward_nodes(model: Any, root: Value) -> dict[tuple[str, int, int], Value]:
+    """The nodes of the one forward pass in root's graph, by structure: ``("x", 0, i)`` for
+    input i, ``("z", l, j)`` and ``("a", l, j)`` for unit j of layer l (1 is the first); {} when
+    the graph holds several passes (a batch), or a pass this reading does not recognise.
+    """
+    consumers = _forward_consumers(model, root)
+    if consumers is None:
+        return {}
+    found: dict[tuple[str, int, int], Value] = {}
+    for number, layer in enumerate(model.layers, start=1):
+        for j, neuron in enumerate(layer.neurons):
+            z, products = _weighted_input(neuron, consumers)
+            if z is None:
+                continue
+            found[("z", number, j)] = z
+            a = _activation_output(z, layer.activation, consumers)
+            if a is not None:
+                found[("a", number, j)] = a
+            if number == 1:
+                for i, x in enumerate(products):
+                    found.setdefault(("x", 0, i), x)
+    return found
 
-    Walks the graph once and stops at the first label seen twice (a batch loss over many
-    samples), so even a graph of millions of nodes is given up on quickly.
+
+def _is_forward_sum(v: Value) -> bool:
+    return v.op == "+" or v.op.startswith("sum(w*x)")
+
+
+def _forward_consumers(model: Any, root: Value) -> dict[int, list[Value]] | None:
+    """id(node) -> the nodes computed from it, in root's graph; None for a batch.
+
+    A bias added in by two sums means two forward passes: the walk stops there, so even a
+    graph of millions of nodes is given up on quickly.
     """
     parameters = {id(p) for p in model.parameters()}
-    found: dict[str, Value] = {}
+    biases = {id(neuron.b) for layer in model.layers for neuron in layer.neurons}
+    consumers: dict[int, list[Value]] = {}
     uses_model = False
     seen = {id(root)}
     stack = [root]
     while stack:
         v = stack.pop()
         uses_model = uses_model or id(v) in parameters
-        if v.label and _MLP_NODE_LABEL.match(v.label):
-            if v.label in found:  # a second forward pass (a batch): which one is meant?
-                return {}
-            found[v.label] = v
-        for p in v.parents:
+        for p in dict.fromkeys(v.parents):  # a + a: one consumer, once
+            used = consumers.setdefault(id(p), [])
+            used.append(v)
+            if id(p) in biases and sum(map(_is_forward_sum, used)) > 1:
+                return None
             if id(p) not in seen:
                 seen.add(id(p))
                 stack.append(p)
@@ -166,4 +233,51 @@ def _forward_nodes(model: Any, root: Value) -> dict[str, Value]:
         raise ValueError(
             "root was not computed by this model: none of its parameters is in root's graph"
         )
-    return found
+    return consumers
+
+
+def _only(nodes: list[Value]) -> Value | None:
+    return nodes[0] if len(nodes) == 1 else None
+
+
+def _weighted_input(
+    neuron: Any, consumers: dict[int, list[Value]]
+) -> tuple[Value | None, list[Value]]:
+    """The neuron's weighted input and what its weights multiply, or (None, [])."""
+    n = len(neuron.w)
+    start = _only([c for c in consumers.get(id(neuron.b), []) if _is_forward_sum(c)])
+    if start is None:
+        return None, []
+    if start.op.startswith("sum(w*x)"):  # one fused node: operands w_1..w_n, x_1..x_n, b
+        return start, list(start.parents[n : 2 * n])
+    # b + w0*x0, then + w1*x1, ...: one addition per input, each the only use of the last
+    z = start
+    for _ in range(n - 1):
+        z = _only([c for c in consumers.get(id(z), []) if c.op == "+"])
+        if z is None:
+            return None, []
+    products = []
+    for w in neuron.w:
+        # w times something else (not w * w, as an L2 penalty has it)
+        uses = consumers.get(id(w), [])
+        product = _only([c for c in uses if c.op == "*" and sum(p is w for p in c.parents) == 1])
+        if product is None:
+            return z, []
+        a, b = product.parents
+        products.append(b if a is w else a)
+    return z, products
+
+
+def _activation_output(
+    z: Value, activation: str, consumers: dict[int, list[Value]]
+) -> Value | None:
+    """The unit's output: the activation's node on z, or a softmax's exp(z - shift) / total."""
+    if activation == "linear":
+        return None
+    if activation != "softmax":
+        return _only([c for c in consumers.get(id(z), []) if c.op == activation])
+    shifted = _only(consumers.get(id(z), []))
+    e = _only(consumers.get(id(shifted), [])) if shifted is not None else None
+    if e is None or e.op != "exp":
+        return None
+    return _only([c for c in consumers.get(id(e), []) if c.op == "/" and c.parents[0] is e])

@@ -308,7 +308,7 @@ class NumpyMLP:
         z, a = self.z[L], self.a[L]
         n = a.shape[1]
         if out_act == "softmax" and loss == "cross_entropy":
-            # Seed 003: softmax + cross-entropy simplifies to y_hat - y (here / batch for the mean).
+            # softmax + cross-entropy simplifies to y_hat - y (here / batch for the mean)
             return (a - _one_hot_columns(np.asarray(y, dtype=float), a.shape[0], loss)) / n
         if out_act == "sigmoid" and loss == "binary_cross_entropy":
             # sigmoid + binary cross-entropy simplifies the same way: y_hat - y.

@@ -16,9 +16,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from nn.activations import ACTIVATION_NAMES
 from nn.files import FileFormatError, parse_text, read_data
 
-ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax")
 LOSS_NAMES = ("squared_error", "half_squared_error", "binary_cross_entropy", "cross_entropy")
 UNIT_INPUT = "[unit][input]"
 INPUT_UNIT = "[input][unit]"

@@ -188,20 +188,21 @@ def test_json_carries_seed_values_and_mismatch_kinds(capsys):
     data = run_json(capsys, "2-2-1")
     by_name = {q["name"]: q for q in data["quantities"]}
     z = by_name["z1[0]"]
-    assert z["seed"] == 0.31 and z["mismatch"] is True and z["kind"] == "wrong arithmetic"
+    assert z["printed_value"] == 0.31 and z["mismatch"] is True and z["kind"] == "wrong arithmetic"
     assert z["operands"][0] == {"name": "x[0]", "symbol": "x[0]", "value": 0.5}
     assert by_name["delta2"]["kind"] == "inherits an earlier error"
     assert by_name["delta2"]["inherited_from"] == ["y_hat", "z2"]
-    assert by_name["dL/dW1[0][0]"]["seed"] is None and by_name["dL/dW1[0][0]"]["mismatch"] is None
-    assert data["seed_check"]["first_error"] == "z1[0]"
-    wrong = data["seed_check"]["by_kind"]["wrong arithmetic"]
+    dw = by_name["dL/dW1[0][0]"]
+    assert dw["printed_value"] is None and dw["printed"] is None and dw["mismatch"] is None
+    assert data["printed_check"]["first_error"] == "z1[0]"
+    wrong = data["printed_check"]["by_kind"]["wrong arithmetic"]
     assert wrong == ["z1[0]", "z1[1]", "z2", "dL/dW2[1]"]
 
 
 def test_json_without_seed_comparison_has_null_seed_fields(capsys):
     data = run_json(capsys, "2-2-1", "--no-compare-seed")
-    assert data["seed_check"] is None
-    assert all(q["seed"] is None for q in data["quantities"])
+    assert data["printed_check"] is None
+    assert all(q["printed_value"] is None for q in data["quantities"])
 
 
 def test_steps_zero_shows_no_training(capsys):

@@ -44,7 +44,7 @@ def test_template_runs_as_it_is_in_every_format(capsys, template):
     assert code == 0 and md.startswith("# Worked example my-network")
     code, js, _ = run(capsys, str(template), "--format", "json", "--lr", "0.25")
     data = json.loads(js)
-    assert data["lr"] == 0.25 and data["seed_check"] is None
+    assert data["lr"] == 0.25 and data["printed_check"] is None
 
 
 def test_template_quiz_and_step_page(capsys, monkeypatch, template, tmp_path):

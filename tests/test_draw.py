@@ -13,16 +13,10 @@ import pytest
 from autograd import Value, topological_order
 from nn import MLP
 from nn.network import layout_of_mlp
-from viz.draw import (
-    Drawing,
-    count_values,
-    draw,
-    escape_html_label,
-    layer_of_neuron,
-    neuron_of_parameter,
-)
+from viz.draw import Drawing, count_values, draw, escape_html_label
 
 SVG = "{http://www.w3.org/2000/svg}"
+ROLE_COLORS_PARAMETER = "#fef3c7"  # the fill of a parameter's record
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="Graphviz `dot` is not installed on this machine"
@@ -202,14 +196,12 @@ def mlp_and_loss():
 
 
 # How an nn.MLP(2, [2, 1]) (tanh hidden layer, linear output) heads its boxes: in the words of
-# the lesson and of the network view, not by the parameters' dotted names.
+# the lesson and of the network view. Layer l's title, and the title of each of its units.
 MLP_2_2_1_TITLES = {
-    "layers.0": "hidden 1 · tanh",
-    "layers.1": "output · linear",
-    "layers.0.neurons.0": "unit a1[0]",
-    "layers.0.neurons.1": "unit a1[1]",
-    "layers.1.neurons.0": "unit a2[0]",
+    "hidden 1 · tanh": ["unit a1[0]", "unit a1[1]"],
+    "output · linear": ["unit a2[0]"],
 }
+ALL_TITLES = {*MLP_2_2_1_TITLES, *(u for units in MLP_2_2_1_TITLES.values() for u in units)}
 
 
 def test_each_neuron_and_layer_is_a_labelled_cluster_with_its_nodes():
@@ -217,11 +209,12 @@ def test_each_neuron_and_layer_is_a_labelled_cluster_with_its_nodes():
     order = topological_order(loss)
     node_id = {id(v): f"v{i}" for i, v in enumerate(order)}
     members = cluster_members(draw(loss, model=model).source)
-    assert set(members) == set(MLP_2_2_1_TITLES.values())
-    title = MLP_2_2_1_TITLES
-    for name, p in model.named_parameters():
-        assert node_id[id(p)] in members[title[neuron_of_parameter(name)]], name
-        assert node_id[id(p)] in members[title[layer_of_neuron(neuron_of_parameter(name))]], name
+    assert set(members) == ALL_TITLES
+    # each neuron's weights and bias, read from the model's structure, are in its boxes
+    for (layer, units), modules in zip(MLP_2_2_1_TITLES.items(), model.layers):
+        for unit, neuron in zip(units, modules.neurons):
+            for p in (*neuron.w, neuron.b):
+                assert node_id[id(p)] in members[unit] and node_id[id(p)] in members[layer]
     # the two hidden activations (tanh) are in different hidden neurons
     tanhs = [node_id[id(v)] for v in order if v.op == "tanh"]
     assert len(tanhs) == 2
@@ -232,14 +225,6 @@ def test_each_neuron_and_layer_is_a_labelled_cluster_with_its_nodes():
     assert node_id[id(out)] in members["unit a2[0]"]
     inside = set().union(*members.values())
     assert node_id[id(loss)] not in inside and node_id[id(loss.parents[0])] not in inside
-
-
-def test_parameter_names_give_neuron_and_layer():
-    assert neuron_of_parameter("layers.0.neurons.1.w.0") == "layers.0.neurons.1"
-    assert neuron_of_parameter("layers.2.neurons.0.b") == "layers.2.neurons.0"
-    assert neuron_of_parameter("w") is None
-    assert layer_of_neuron("layers.0.neurons.1") == "layers.0"
-    assert layer_of_neuron("neurons.1") is None
 
 
 def test_collapse_draws_each_neuron_as_one_box_with_its_parameters():
@@ -262,29 +247,30 @@ def test_collapse_draws_each_neuron_as_one_box_with_its_parameters():
     assert "\tn0 -> n2" in source and "\tn1 -> n2" in source
 
 
-def test_boxes_keep_their_names_without_a_network_and_take_a_given_layout():
+def test_boxes_come_from_a_layout_never_from_parameter_names():
     model, out, loss = mlp_and_loss()
     names = model.named_parameters()
-    # names alone: the boxes are headed by the names (there is no network to take words from)
-    members = cluster_members(draw(loss, names=names).source)
-    assert set(members) == set(MLP_2_2_1_TITLES)
-    # names and a layout, as the command line draws a lesson: the layout's words
+    # names alone mark parameters; dotted names are not parsed into boxes
+    source = draw(loss, names=names).source
+    assert cluster_members(source) == {} and ROLE_COLORS_PARAMETER in source
+    # a layout, as the command line draws a lesson: its units and words, whatever the labels
     layout = layout_of_mlp(model)
-    members = cluster_members(draw(loss, names=names, layout=layout).source)
-    assert set(members) == set(MLP_2_2_1_TITLES.values())
-    # a name the layout has no unit for keeps its name
-    extra = Value(0.5)
-    odd = draw(loss * extra, names=[*names, ("layers.7.neurons.0.w.0", extra)], layout=layout)
-    assert "layers.7.neurons.0" in cluster_members(odd.source)
+    for p in model.parameters():
+        p.label = "layers.7.neurons.0.w.0"
+    members = cluster_members(draw(loss, layout=layout).source)
+    assert set(members) == ALL_TITLES
+    assert "layers.7" not in "".join(members)
 
 
 def test_collapse_without_neurons_says_what_is_missing():
     *_, d = small_expression()
-    with pytest.raises(ValueError, match="model= .* or names="):
+    with pytest.raises(ValueError, match="model= .* or layout="):
         draw(d, collapse=True)
     model, out, loss = mlp_and_loss()
-    with pytest.raises(ValueError, match="unknown neuron"):
-        draw(loss, model=model, collapse=["layers.9.neurons.0"])
+    with pytest.raises(ValueError, match=r"unknown unit.*a9\[0\].*units in this graph: a1\[0\]"):
+        draw(loss, model=model, collapse=["a9[0]"])
+    one = draw(loss, model=model, collapse=["a1[1]"]).source
+    assert [b for b in re.findall(r"<b>([^<]*)</b>", one)] == ["unit a1[1]"]
 
 
 def test_size_guard_refuses_big_graphs_and_names_collapse_and_max_nodes():

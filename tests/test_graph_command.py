@@ -12,7 +12,8 @@ import pytest
 from nn.examples import build_example
 from tests.test_render import cell, expected_2_2_1, svg_records
 from viz.cli import main
-from viz.graph_command import example_parameter_names, write_example_graph, written_line
+from viz.draw import graph_of
+from viz.graph_command import example_layout, write_example_graph, written_line
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -65,19 +66,21 @@ def test_collapse_and_rankdir_reach_the_drawing(tmp_path):
     assert ">W1[1][0]</td>" in source  # a parameter listed in its neuron's box
 
 
-def test_parameters_are_grouped_by_the_neuron_they_feed():
-    # seed 001: W1[i][j] connects input i to hidden unit j; W2[j] connects unit j to the output
-    names = dict((n, p.label) for n, p in example_parameter_names(build_example("2-2-1")))
-    assert names == {
-        f"layers.0.neurons.{j}.{label}": label
-        for j in range(2)
-        for label in (f"W1[0][{j}]", f"W1[1][{j}]", f"b1[{j}]")
-    } | {f"layers.1.neurons.0.{label}": label for label in ("W2[0]", "W2[1]", "b2")}
-    # seed 003 writes W1[j][i] (unit j, input i): the grouping follows the graph, not a naming
-    softmax = dict(example_parameter_names(build_example("softmax")))
-    assert softmax["layers.0.neurons.2.W1[2][1]"].label == "W1[2][1]"
-    assert softmax["layers.1.neurons.1.W2[1][2]"].label == "W2[1][2]"
-    assert len(softmax) == 21
+def test_parameters_are_grouped_by_the_unit_they_feed():
+    # the case study: W1[i][j] joins input i to hidden unit j; W2[j] joins unit j to the output
+    example = build_example("2-2-1")
+    graph = graph_of(example.loss, layout=example_layout(example))
+    units = {p.label: graph.symbols[graph.neuron[id(p)]] for p in example.parameters}
+    assert units == {
+        label: f"a1[{j}]" for j in range(2) for label in (f"W1[0][{j}]", f"W1[1][{j}]", f"b1[{j}]")
+    } | {label: "y_hat" for label in ("W2[0]", "W2[1]", "b2")}
+    # the softmax derivation writes W1[j][i] (unit j, input i): the grouping follows the layout
+    softmax = build_example("softmax")
+    graph = graph_of(softmax.loss, layout=example_layout(softmax))
+    unit = {p.label: graph.neuron[id(p)] for p in softmax.parameters}
+    assert len(unit) == 21 and len(set(unit.values())) == 6  # 3 hidden and 3 output units
+    assert unit["W1[2][1]"] == unit["W1[2][0]"] == unit["b1[2]"] != unit["W1[1][1]"]
+    assert unit["W2[1][2]"] == unit["W2[1][0]"] != unit["W2[2][2]"]
 
 
 @pytest.mark.parametrize(

@@ -53,16 +53,20 @@ def test_newlines_in_a_label_become_lines():
 
 
 @needs_dot
-def test_parameter_names_in_cluster_titles_are_drawn_as_written():
-    a, b = Value(1.0), Value(2.0, "<i>b</i>")  # a has no label: its name's last part is shown
-    out = a * b + 1.0
-    names = [("<b>x</b>.w.0", a), ("C:\\Nodes\\.b", b)]  # neuron "C:\Nodes\": ends in \
-    svg = draw(out, names=names).pipe(format="svg", encoding="utf-8")
+def test_layer_and_unit_words_in_cluster_titles_are_drawn_as_written():
+    x = Value(0.5, "x")
+    a, b = Value(1.0), Value(2.0, "<i>b</i>")  # a has no label: its given name is shown
+    out = a * x + b
+    layout = NetworkLayout((
+        LayerView("in", (UnitView("x", a=x),)),
+        LayerView("<b>x</b>", (UnitView("C:\\Nodes\\", a=out, weights=(a,), bias=b),)),
+    ))
+    svg = draw(out, layout=layout).pipe(format="svg", encoding="utf-8")
     texts = svg_texts(svg)
-    assert "<b>x</b>" in texts and "C:\\Nodes\\" in texts
-    collapsed = svg_texts(draw(out, names=names, collapse=True).pipe(format="svg",
-                                                                     encoding="utf-8"))
-    assert "<b>x</b>" in collapsed and "w.0" in collapsed and "<i>b</i>" in collapsed
+    assert "<b>x</b>" in texts and "unit C:\\Nodes\\" in texts
+    collapsed = draw(out, layout=layout, names=[("w.0", a)], collapse=True)
+    texts = svg_texts(collapsed.pipe(format="svg", encoding="utf-8"))
+    assert "unit C:\\Nodes\\" in texts and "w.0" in texts and "<i>b</i>" in texts
 
 
 @needs_dot

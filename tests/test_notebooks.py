@@ -98,11 +98,10 @@ def test_notebook_is_committed_executed_with_outputs_and_small(path):
 
 
 def readme_notebook_command() -> list[str]:
-    """The command README's "Notebooks" section gives for running the lessons, as argv."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Notebooks", 1)[1].split("\n## ", 1)[0]
+    """The command docs/notebooks.md gives for running the lessons, as argv."""
+    section = (ROOT / "docs" / "notebooks.md").read_text(encoding="utf-8")
     commands = re.findall(r"```bash\n(.*?)\n```", section, flags=re.DOTALL)
-    assert len(commands) == 1, "README's Notebooks section should give exactly one command"
+    assert len(commands) == 1, "docs/notebooks.md should give exactly one command"
     return shlex.split(commands[0])
 
 

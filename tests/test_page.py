@@ -14,7 +14,7 @@ from autograd import Value, topological_order
 from nn import MLP
 from nn.examples import EXAMPLE_NAMES, build_example
 from tests.test_render import SVG, cell, expected_2_2_1
-from viz.graph_command import example_layout, example_parameter_names
+from viz.graph_command import example_layout
 from viz.steps import StepPage, step_page, write_steps_html
 
 pytestmark = pytest.mark.skipif(
@@ -27,10 +27,8 @@ FORWARD, LOSS, BACKWARD, UPDATE = 15, 2, 17, 9
 
 
 def page_of(example, **options) -> StepPage:
-    names = example_parameter_names(example)
-    return step_page(
-        example.loss, lr=example.lr, parameters=example.parameters, names=names, **options
-    )
+    options.setdefault("layout", example_layout(example))  # the units group the graph
+    return step_page(example.loss, lr=example.lr, parameters=example.parameters, **options)
 
 
 def page_parts(page_html: str) -> tuple[dict, ET.Element]:
@@ -161,10 +159,10 @@ class _PageParser(HTMLParser):
                 self.ids.append(value)
 
 
-def test_one_self_contained_page_with_one_picture(written):
+def test_one_self_contained_page_with_one_picture_per_view(written):
     parser = _PageParser()
     parser.feed(written)
-    assert parser.tags.count("svg") == 1  # laid out once
+    assert parser.tags.count("svg") == 2  # the graph and the network, each laid out once
     assert parser.urls == [] and "link" not in parser.tags and "iframe" not in parser.tags
     assert not re.search(r"(?:url\(|@import|<script src|https?://(?!www\.w3\.org))", written)
     assert "default-src 'none'" in written  # the browser itself refuses any request
@@ -176,8 +174,7 @@ def test_one_self_contained_page_with_one_picture(written):
 
 
 def test_collapsed_neurons_light_their_box(example):
-    names = example_parameter_names(example)
-    page = step_page(example.loss, lr=0.1, names=names, collapse=True)
+    page = step_page(example.loss, lr=0.1, layout=example_layout(example), collapse=True)
     svg = ET.fromstring(re.search(r"<svg.*?</svg>", page.html(), re.S).group(0))
     named = [g.get("data-n", "") for g in svg.iter(f"{SVG}g")]
     boxes = {n for n in named if re.match(r"n\d+$", n)}

@@ -13,7 +13,7 @@ import pytest
 from autograd import topological_order
 from nn.examples import build_example
 from tests.test_render import cell, expected_2_2_1
-from viz.graph_command import example_layout, example_parameter_names
+from viz.graph_command import example_layout
 from viz.steps import step_page
 
 CHROMIUM = "/usr/bin/chromium"
@@ -93,16 +93,11 @@ def example():
 @pytest.fixture(scope="module")
 def pages(example, tmp_path_factory):
     folder = tmp_path_factory.mktemp("pages")
-    names = example_parameter_names(example)
     plain = step_page(
-        example.loss,
-        lr=example.lr,
-        parameters=example.parameters,
-        names=names,
-        layout=example_layout(example),
+        example.loss, lr=example.lr, parameters=example.parameters, layout=example_layout(example)
     )
     collapsed = step_page(
-        example.loss, lr=example.lr, names=names, collapse=True, layout=example_layout(example)
+        example.loss, lr=example.lr, collapse=True, layout=example_layout(example)
     )
     return {
         "plain": plain.write(folder / "steps.html").resolve().as_uri(),
@@ -310,8 +305,8 @@ def test_the_page_makes_no_network_request(browser, pages):
 
 def test_two_inline_steppers_in_one_notebook_page_step_on_their_own(browser, example, tmp_path):
     # what Jupyter does with _repr_html_: the fragments go into one page, one after the other
-    first = step_page(example.loss, names=example_parameter_names(example))
-    second = step_page(example.loss, lr=0.1, names=example_parameter_names(example))
+    first = step_page(example.loss, layout=example_layout(example))
+    second = step_page(example.loss, lr=0.1, layout=example_layout(example))
     path = tmp_path / "notebook.html"
     path.write_text(
         "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -63,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     example.add_argument("--format", default="text", choices=FORMATS, help="output format")
     example.add_argument(
+        "--part",
+        default=None,
+        choices=("forward", "loss", "backward", "update", "check"),
+        help="print only this part of the sheet (check: the printed-numbers check)",
+    )
+    example.add_argument(
         "--lr",
         type=_positive_float,
         default=None,
@@ -76,7 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     example.add_argument(
         "--compare-printed",
-        "--compare-seed",
         dest="compare_seed",
         action="store_true",
         default=None,
@@ -85,10 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     example.add_argument(
         "--no-compare-printed",
-        "--no-compare-seed",
         dest="compare_seed",
         action="store_false",
         help="do not show the numbers the source printed",
+    )
+    # the old spellings still work, unlisted: "printed" is the one word for those numbers
+    example.add_argument(
+        "--compare-seed", dest="compare_seed", action="store_true", help=argparse.SUPPRESS
+    )
+    example.add_argument(
+        "--no-compare-seed", dest="compare_seed", action="store_false", help=argparse.SUPPRESS
     )
     example.add_argument(
         "--quiz",
@@ -229,6 +241,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `stepgrad` console script; returns the process exit code."""
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        # The reader went away (`stepgrad example | head`): stop quietly, as cat or grep do.
+        # Standard output now points nowhere, so the final flush at exit cannot fail again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):  # no file descriptor behind sys.stdout (a test's capture)
+            pass
+        return 141  # 128 + SIGPIPE: what a shell reports for a command ended by a closed pipe
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -250,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from viz.graph_command import run_graph_command
 
         return run_graph_command(args)
+    except BrokenPipeError:
+        raise  # not an error of the user's: main() ends quietly
     except KeyboardInterrupt:  # Ctrl-C outside the quiz (which handles its own): no traceback
         print("stepgrad: interrupted", file=sys.stderr)
         return 130

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import graphviz
 
 from autograd import Value, topological_order
 from nn.mlp import MLP
-from nn.network import NetworkLayout, layout_of_mlp
+from nn.network import NetworkLayout, UnitView, layout_of_mlp
 from viz import numbers
 from viz.labels import escape_html_label, html_label, label_text
 
@@ -104,21 +103,19 @@ def draw(
     * ``color_by``: ``"role"`` fills inputs, parameters, intermediates and the output in
       different colours; ``"grad"`` colours by gradient sign (blue positive, red negative) and
       magnitude (stronger = larger); ``None`` leaves every node white.
-    * ``model`` (anything with ``named_parameters()``, e.g. ``nn.MLP``) or ``names`` (pairs
-      ``(name, Value)`` or a dict name -> Value): marks those Values as parameters and, with
-      ``clusters=True``, groups each neuron (and each layer) into a labelled box. A node belongs
-      to the neuron whose parameters it was computed from directly (``w*x``, ``+ b``), or whose
-      nodes are its only operands (the sum of a neuron's products, its activation).
-      Parameter names like ``layers.0.neurons.1.w.0`` give neuron ``layers.0.neurons.1`` in
-      layer ``layers.0``. The boxes are headed in the lesson's words when the network is known
-      (``model=`` an ``nn.MLP``, or ``layout=``): a layer as the network view heads it
-      (``hidden 1 · tanh``, ``output · linear``), a neuron by its unit (``unit a1[1]``);
-      otherwise by those names.
-    * ``layout``: a :class:`nn.network.NetworkLayout` (a lesson's ``layout()``) whose layers
-      and units head the boxes of the neurons named ``layers.<i>.neurons.<j>``: layer i is the
-      layout's ``layers[i + 1]`` (``layers[0]`` being the inputs).
-    * ``collapse``: True draws every neuron as one box (its output and its parameters with their
-      data and grad); or give an iterable of neuron names to collapse only those.
+    * ``layout``: a :class:`nn.network.NetworkLayout` (a lesson's ``layout()``), or ``model``
+      an ``nn.MLP`` (its layout is ``nn.network.layout_of_mlp(model)``): with
+      ``clusters=True`` each unit of the network (and each layer) becomes a labelled box,
+      headed in the lesson's words as the network view heads them (``hidden 1 · tanh``,
+      ``unit a1[1]``). A node belongs to the unit whose own weights or bias it was computed from
+      directly (``w*x``, ``+ b``), or whose nodes are its only other operands (the sum of a
+      unit's products, its activation, ``+`` a bias the layer shares). The layout's weights and
+      biases are drawn as parameters.
+    * ``model`` (anything with ``named_parameters()``) or ``names`` (pairs ``(name, Value)`` or
+      a dict name -> Value): marks those Values as parameters; a collapsed box lists a
+      parameter without a label by its name.
+    * ``collapse``: True draws every unit as one box (its output and its parameters with their
+      data and grad); or give an iterable of unit symbols (``["a1[0]"]``) to collapse only those.
     * ``highlight``: Values and ``(parent, child)`` pairs to draw in red; in SVG output their
       groups get the class ``highlight``.
     * ``grads``: show these gradients instead of each node's ``.grad``; nodes missing from the
@@ -131,7 +128,8 @@ def draw(
     Node ids in SVG output: Graphviz writes each node and edge as a ``<g>`` whose ``<title>``
     is its DOT name (the ``id`` attribute is Graphviz's own counter, ``node1``, ``edge1``, in
     DOT order, also stable): ``v{i}`` for the i-th Value of ``topological_order(value)``,
-    ``op{i}`` for the operation that made it, ``n{k}`` for the k-th collapsed neuron, and
+    ``op{i}`` for the operation that made it, ``n{k}`` for the k-th collapsed unit (k counts
+    the layout's units that have nodes in the graph, in the layout's order), and
     ``tail->head`` for an edge; clusters are ``cluster_layer{k}`` and ``cluster_neuron{k}``.
 
     The network view (``view="network"``): give ``layout=`` (a ``NetworkLayout``, e.g. a
@@ -175,7 +173,7 @@ def draw(
         raise TypeError(f"draw needs a Value, got {type(value).__name__}{hint}")
     parameter_names = _parameter_names(model, names)
     _refuse_huge_graph(value, style.max_nodes)
-    graph = _Graph.of(value, parameter_names)
+    graph = _Graph.of(value, parameter_names, _grouping_layout(model, layout))
     collapsed = _collapsed_neurons(collapse, graph)
     size = graph.drawn_node_count(collapsed)
     if size > style.max_nodes:
@@ -187,8 +185,7 @@ def draw(
         )
     marks = _Highlights.of(highlight, graph)
     shown = _shown_grads(grads, graph)
-    titles = _box_titles(graph.neurons, layout if layout is not None else _mlp_layout(model))
-    return _Builder(graph, style, collapsed, clusters, marks, shown, titles).build()
+    return _Builder(graph, style, collapsed, clusters, marks, shown).build()
 
 
 def _draw_network_view(
@@ -362,47 +359,25 @@ def _parameter_names(model: object, names: object) -> dict[int, str]:
 # The graph as drawn: nodes, roles, neurons
 # ---------------------------------------------------------------------------------------------
 
-_NEURON_OF_PARAMETER = re.compile(r"^(?P<neuron>.+)\.(?:w\.\d+|b)$")
-
-
-def neuron_of_parameter(name: str) -> str | None:
-    """The neuron a parameter name belongs to: 'layers.0.neurons.1.w.0' -> 'layers.0.neurons.1'.
-
-    Names of the form ``<neuron>.w.<i>`` or ``<neuron>.b`` (what ``nn`` modules produce) name
-    their neuron; any other dotted name belongs to its prefix; a name without a dot to none.
-    """
-    match = _NEURON_OF_PARAMETER.match(name)
-    if match:
-        return match.group("neuron")
-    return name.rsplit(".", 1)[0] if "." in name else None
-
-
-def layer_of_neuron(neuron: str) -> str | None:
-    """The layer a neuron belongs to: 'layers.0.neurons.1' -> 'layers.0' (None if not nested)."""
-    return neuron.rsplit(".", 2)[0] if neuron.count(".") >= 2 else None
-
-
-_UNIT_NAME = re.compile(r"^layers\.(?P<layer>\d+)\.neurons\.(?P<unit>\d+)$")
-
-
-def _mlp_layout(model: object) -> NetworkLayout | None:
-    """An ``nn.MLP``'s layout (names and activations only), to head its boxes; else None."""
+def _grouping_layout(model: object, layout: NetworkLayout | None) -> NetworkLayout | None:
+    """The network whose units group the graph's nodes: ``layout=``, an ``nn.MLP``'s, or none."""
+    if layout is not None:
+        return layout
     return layout_of_mlp(model) if isinstance(model, MLP) else None
 
 
-def _box_titles(neurons: list[str], layout: NetworkLayout | None) -> dict[str, str]:
-    """Heading of each neuron's and layer's box: the lesson's words where the layout has the
-    unit (``unit a1[1]``, ``hidden 1 · tanh``), else the name itself."""
-    titles = {}
-    for neuron in neurons:
-        match = _UNIT_NAME.match(neuron)
-        if layout is None or match is None:
-            continue
-        i, j = int(match.group("layer")) + 1, int(match.group("unit"))
-        if i < len(layout.layers) and j < len(layout.layers[i].units):
-            titles[neuron] = f"unit {layout.layers[i].units[j].symbol}"
-            titles[layer_of_neuron(neuron)] = layout.layers[i].title
-    return titles
+def graph_of(
+    value: Value,
+    *,
+    model: object = None,
+    names: Mapping[str, Value] | Iterable[tuple[str, Value]] | None = None,
+    layout: NetworkLayout | None = None,
+) -> _Graph:
+    """The graph as ``draw(value, model=..., names=..., layout=...)`` draws it: its nodes in
+    order, its parameters, and which unit of the layout each node belongs to."""
+    if layout is not None and not isinstance(layout, NetworkLayout):
+        raise TypeError(f"layout must be a NetworkLayout; got {type(layout).__name__}")
+    return _Graph.of(value, _parameter_names(model, names), _grouping_layout(model, layout))
 
 
 @dataclass
@@ -413,23 +388,46 @@ class _Graph:
     order: list[Value]
     index: dict[int, int]  # id(node) -> position in order; used for lookups only, never as an id
     parameters: dict[int, str]  # id(parameter) -> name, only those in this graph
-    neuron: dict[int, str]  # id(node) -> neuron it belongs to
-    neurons: list[str]  # neuron names, in the order their parameters were named
+    neuron: dict[int, str]  # id(node) -> id of the layout's unit it belongs to (L1u0)
+    neurons: list[str]  # the unit ids that have nodes here, in the layout's order
     consumers: dict[int, list[Value]]  # id(node) -> the nodes computed from it
+    layer_of: dict[str, str] = field(default_factory=dict)  # unit id -> layer id (L1)
+    titles: dict[str, str] = field(default_factory=dict)  # unit or layer id -> box heading
+    symbols: dict[str, str] = field(default_factory=dict)  # unit id -> its symbol (a1[0])
 
     @classmethod
-    def of(cls, root: Value, names: dict[int, str]) -> _Graph:
+    def of(cls, root: Value, names: dict[int, str], layout: NetworkLayout | None = None) -> _Graph:
         order = topological_order(root)
         index = {id(v): i for i, v in enumerate(order)}
         parameters = {k: n for k, n in names.items() if k in index}
-        neuron = _assign_neurons(order, parameters)
-        # in the order the names were given (a model lists its first layer first)
-        neurons = list(dict.fromkeys(neuron[k] for k in parameters if k in neuron))
+        owner: dict[int, str] = {}
+        units: list[tuple[str, int, UnitView]] = []
+        weights_and_biases: set[int] = set()
+        if layout is not None:
+            frozen = {id(c) for c in layout.constants}  # given, not trained: drawn as inputs
+            for p in layout.parameters():  # the layout's trained weights and biases
+                if id(p) in index and id(p) not in frozen:
+                    parameters.setdefault(id(p), p.label)
+            owner = {k: u for k, u in layout.unit_of_parameter().items() if k in index}
+            units = layout.computing_units()
+            weights_and_biases = {id(p) for p in layout.parameters()}
+        neuron = _assign_neurons(order, set(parameters) | weights_and_biases, owner)
+        present = set(neuron.values())
+        neurons = [key for key, _, _ in units if key in present]
+        layer_of, titles, symbols = {}, {}, {}
+        for key, li, unit in units:
+            if key in present:
+                layer_of[key] = NetworkLayout.layer_id(li)
+                titles[key] = f"unit {unit.symbol}" if unit.symbol else "unit"
+                titles[layer_of[key]] = layout.layers[li].title
+                symbols[key] = unit.symbol
         consumers: dict[int, list[Value]] = {}
         for v in order:
             for p in v.parents:
                 consumers.setdefault(id(p), []).append(v)
-        return cls(root, order, index, parameters, neuron, neurons, consumers)
+        return cls(
+            root, order, index, parameters, neuron, neurons, consumers, layer_of, titles, symbols
+        )
 
     def node_id(self, v: Value) -> str:
         return f"v{self.index[id(v)]}"
@@ -466,25 +464,30 @@ class _Graph:
         return outputs or members[-1:]
 
 
-def _assign_neurons(order: list[Value], parameters: dict[int, str]) -> dict[int, str]:
-    """id(node) -> neuron, for parameters and the nodes computed inside each neuron."""
-    neuron: dict[int, str] = {}
-    for name_id, name in parameters.items():
-        n = neuron_of_parameter(name)
-        if n is not None:
-            neuron[name_id] = n
+def _assign_neurons(
+    order: list[Value], parameters: set[int], owner: dict[int, str]
+) -> dict[int, str]:
+    """id(node) -> unit, for the units' own parameters and the nodes computed inside each unit.
+
+    ``owner`` gives the unit of each weight or bias that belongs to one unit; the other
+    ``parameters`` (a bias a layer shares, parameters named without a layout) join no unit and
+    decide nothing.
+    """
+    neuron = dict(owner)
     for v in order:
         if v.is_leaf:
             continue
-        direct = {neuron.get(id(p)) for p in v.parents if id(p) in parameters}
+        direct = {owner[id(p)] for p in v.parents if id(p) in owner}
         if direct:
-            # computed from parameters directly (w*x, + b, sum(w*x)+b): their neuron, if just one
-            if len(direct) == 1 and None not in direct:
+            # computed from a unit's parameters directly (w*x, + b, sum(w*x)+b): that unit's,
+            # if just one
+            if len(direct) == 1:
                 neuron[id(v)] = direct.pop()
             continue
-        # otherwise only when every operand is inside one neuron (a sum of its products, its
-        # activation); an operand from outside (a target y, another neuron) keeps it out
-        inside = {neuron.get(id(p)) for p in v.parents}
+        # otherwise only when every other operand is inside one unit (a sum of its products,
+        # its activation, + a shared bias); an operand from outside (a target y, another unit)
+        # keeps it out
+        inside = {neuron.get(id(p)) for p in v.parents if id(p) not in parameters}
         if len(inside) == 1 and None not in inside:
             neuron[id(v)] = inside.pop()
     return neuron
@@ -494,22 +497,23 @@ def _collapsed_neurons(collapse: object, graph: _Graph) -> set[str]:
     if collapse is True:
         if not graph.neurons:
             raise ValueError(
-                "collapse=True needs to know the neurons: pass model= (an nn model) or names= "
-                "(pairs (name, Value) with names like 'layers.0.neurons.1.w.0')"
+                "collapse=True needs to know the neurons: pass model= (an nn.MLP) or layout= "
+                "(a nn.network.NetworkLayout, e.g. a lesson's layout())"
             )
         return set(graph.neurons)
     if collapse is False or collapse is None:
         return set()
     if isinstance(collapse, str) or not isinstance(collapse, Iterable):
         raise TypeError(
-            f"collapse must be True, False or an iterable of neuron names; got {collapse!r}"
+            f"collapse must be True, False or an iterable of unit symbols (a1[0]); got {collapse!r}"
         )
+    by_symbol = {graph.symbols[key]: key for key in graph.neurons}
     wanted = list(collapse)
-    unknown = [n for n in wanted if n not in graph.neurons]
+    unknown = [n for n in wanted if n not in by_symbol]
     if unknown:
-        known = ", ".join(graph.neurons) or "none (pass model= or names=)"
-        raise ValueError(f"collapse: unknown neuron(s) {unknown}; neurons in this graph: {known}")
-    return set(wanted)
+        known = ", ".join(by_symbol) or "none (pass model= or layout=)"
+        raise ValueError(f"collapse: unknown unit(s) {unknown}; units in this graph: {known}")
+    return {by_symbol[n] for n in wanted}
 
 
 @dataclass(frozen=True)
@@ -614,10 +618,9 @@ class _Builder:
         clusters: bool,
         marks: _Highlights,
         grad_of: Callable[[Value], float | None],
-        titles: dict[str, str],
     ) -> None:
         self.graph = graph
-        self.titles = titles  # neuron or layer name -> its box's heading, where not the name
+        self.titles = graph.titles  # unit or layer id -> its box's heading
         self.style = style
         self.collapsed = collapsed
         self.clusters = clusters
@@ -659,7 +662,7 @@ class _Builder:
     def _add_clusters(self, g: Drawing, placed: set[int]) -> None:
         layers: dict[str | None, list[str]] = {}
         for n in self.graph.neurons:
-            layers.setdefault(layer_of_neuron(n), []).append(n)
+            layers.setdefault(self.graph.layer_of.get(n), []).append(n)
         for layer_number, (layer, neurons) in enumerate(layers.items()):
             if layer is None:
                 for n in neurons:
@@ -724,7 +727,7 @@ class _Builder:
             if v.label:  # the name the records and the lesson use (W1[0][1])
                 rows.append(self._row(self._text(v.label, v), v))
                 continue
-            short = self.graph.parameters[id(v)].removeprefix(neuron + ".")
+            short = self.graph.parameters[id(v)] or "parameter"
             rows.append(self._row(label_text(short, f"parameter {short[:40]!r}"), v))
         if len(params) > _MAX_ROWS_IN_BOX:
             more = len(params) - _MAX_ROWS_IN_BOX

@@ -6,7 +6,7 @@ import os
 import sys
 
 from nn.lesson import Lesson, build_lesson
-from viz.report import RENDERERS, write_text
+from viz.report import PARTS, RENDERERS, render_text, wants_colour, write_text
 from viz.sheet import MAX_STEPS, as_lesson, explain_lesson
 
 GRAPH_SUFFIXES = (".svg", ".png", ".pdf", ".dot", ".html", ".htm")
@@ -139,6 +139,14 @@ def run_example_command(args: object) -> int:
     if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS:
         raise ValueError(f"--steps must be a whole number from 0 to {MAX_STEPS}, got {steps!r}")
     check_quiz_and_graph_options(output_format, quiz, tolerance, graph)
+    part = getattr(args, "part", None)
+    if part is not None:
+        if part not in PARTS:
+            raise ValueError(f"--part must be one of {', '.join(PARTS)}; got {part!r}")
+        if output_format != "text" or quiz:
+            raise ValueError(
+                "--part prints one part of the text sheet: leave out --format and --quiz"
+            )
     if graph is not None:
         if view == "network" and draw_options.get("collapse"):
             raise ValueError(
@@ -160,6 +168,9 @@ def run_example_command(args: object) -> int:
 
         if run_quiz(explanation, tolerance=tolerance).interrupted:
             return 130  # Ctrl-C, as shells report it; the score was printed
+    elif output_format == "text":
+        colour = wants_colour(sys.stdout)
+        write_text(sys.stdout, render_text(explanation, part=part, colour=colour))
     else:
         write_text(sys.stdout, RENDERERS[output_format](explanation))
     if graph is not None:

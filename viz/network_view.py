@@ -171,7 +171,7 @@ def _shared_bias(layer: LayerView) -> Value | None:
 
 
 def _unit_id(layer: int, unit: int) -> str:
-    return f"L{layer}u{unit}"
+    return NetworkLayout.unit_id(layer, unit)  # the layout's ids, as the graph's boxes use
 
 
 # ---------------------------------------------------------------------------------------------

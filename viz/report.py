@@ -9,6 +9,7 @@ to a terminal that may not know σ or δ.
 from __future__ import annotations
 
 import json
+import os
 
 from nn.diagnosis import ROUNDED_INTERMEDIATES, TRUNCATED
 from nn.printed import (
@@ -22,7 +23,18 @@ from nn.printed import (
     first_error,
 )
 from viz.numbers import format_number
-from viz.sheet import SECTION_TRAINING, Explanation, Quantity, symbol
+from viz.sheet import (
+    SECTION_FORWARD,
+    SECTION_GRADIENTS,
+    SECTION_HIDDEN_ERRORS,
+    SECTION_LOSS,
+    SECTION_OUTPUT_ERROR,
+    SECTION_TRAINING,
+    SECTION_UPDATE,
+    Explanation,
+    Quantity,
+    symbol,
+)
 
 MARK_WRONG = "✗"
 MARK_RIGHT = "✓"
@@ -146,7 +158,7 @@ def _label_of_key(key: str, comparisons: list[Comparison], loss_symbol: str) -> 
 
 
 def _seed_note(explanation: Explanation) -> list[str]:
-    """The seed-check paragraph, or why there is none."""
+    """The printed-numbers paragraph, or why there is none."""
     if not explanation.compare_seed:
         return []
     if explanation.seed_comparisons is None:
@@ -199,24 +211,85 @@ def _training_heading(explanation: Explanation) -> str:
     )
 
 
-def render_text(explanation: Explanation) -> str:
-    """The plain-text page ``stepgrad example`` prints."""
+# The parts of the sheet ``--part`` prints on their own: the sections each one holds (a section's
+# heading starts with one of these; "Update (η = 0.1)").
+PARTS = {
+    "forward": (SECTION_FORWARD,),
+    "loss": (SECTION_LOSS,),
+    "backward": (SECTION_OUTPUT_ERROR, SECTION_HIDDEN_ERRORS, SECTION_GRADIENTS),
+    "update": (SECTION_UPDATE, SECTION_TRAINING),
+    "check": (),  # the printed-numbers check
+}
+
+# Terminal colours, each with one meaning: bold for headings, green for a printed number that
+# matches, red for one that does not.
+_BOLD, _GREEN, _RED, _RESET = "\x1b[1m", "\x1b[32m", "\x1b[31m", "\x1b[0m"
+
+
+def wants_colour(stream: object) -> bool:
+    """Colour only on a terminal, never in a pipe or file, and not when NO_COLOR is set
+    (https://no-color.org) or the terminal is "dumb"."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(callable(isatty) and isatty())
+    except (OSError, ValueError):  # a closed or detached stream
+        return False
+
+
+def _paint(text: str, colour: bool, style: str = _BOLD) -> str:
+    return f"{style}{text}{_RESET}" if colour and text else text
+
+
+def _paint_marks(text: str, colour: bool) -> str:
+    """A line of the printed-numbers check: red where it says ✗, green where it says ✓."""
+    if not colour:
+        return text
+    if text.lstrip().startswith(MARK_WRONG):
+        return _paint(text, colour, _RED)
+    if text.lstrip().startswith(MARK_RIGHT):
+        return _paint(text, colour, _GREEN)
+    text = text.replace(MARK_WRONG, _paint(MARK_WRONG, colour, _RED))
+    return text.replace(MARK_RIGHT, _paint(MARK_RIGHT, colour, _GREEN))
+
+
+def render_text(explanation: Explanation, part: str | None = None, colour: bool = False) -> str:
+    """The plain-text page ``stepgrad example`` prints.
+
+    ``part`` (one of :data:`PARTS`) keeps only that part of the sheet, under the title;
+    ``colour`` adds terminal colours (see :func:`wants_colour`).
+    """
+    if part is not None and part not in PARTS:
+        raise ValueError(f"--part must be one of {', '.join(PARTS)}; got {part!r}")
+    shown = PARTS[part] if part is not None else None
+
+    def wanted(section: str) -> bool:
+        return shown is None or section.startswith(shown)
+
     ex = explanation.example
-    out = [f"Worked example {ex.name}: {ex.title}"]
-    out += [f"  {note}" for note in explanation.notes]
-    out += ["", "Given"] + [f"  {line}" for line in given_lines(explanation)]
+    out = [_paint(f"Worked example {ex.name}: {ex.title}", colour)]
+    if part is None:
+        out += [f"  {note}" for note in explanation.notes]
+        out += ["", _paint("Given", colour)] + [f"  {line}" for line in given_lines(explanation)]
     for section, quantities in _sections(explanation.quantities):
-        out += ["", section]
+        if not wanted(section):
+            continue
+        out += ["", _paint(section, colour)]
         for q in quantities:
             out.append(f"  {q.line()}")
             if q.seed is not None:
-                out.append(f"      {seed_mark(q.seed, explanation.loss_symbol, q.formula)}")
-    if explanation.training:
-        out += ["", _training_heading(explanation)]
+                mark = seed_mark(q.seed, explanation.loss_symbol, q.formula)
+                out.append(f"      {_paint_marks(mark, colour)}")
+    if explanation.training and wanted(SECTION_TRAINING):
+        out += ["", _paint(_training_heading(explanation), colour)]
         out += [f"  {q.line()}" for q in explanation.training]
-    seed_lines = _seed_note(explanation)
+    seed_lines = _seed_note(explanation) if part in (None, "check") else []
+    if part == "check" and not seed_lines:
+        seed_lines = ["Not shown: --no-compare-printed leaves the printed numbers out."]
     if seed_lines:
-        out += ["", "Printed numbers check"] + [f"  {line}" for line in seed_lines]
+        out += ["", _paint("Printed numbers check", colour)]
+        out += [f"  {_paint_marks(line, colour)}" for line in seed_lines]
     return "\n".join(out) + "\n"
 
 
@@ -275,7 +348,7 @@ def to_json_data(explanation: Explanation) -> dict[str, object]:
         "given": explanation.given,
         "quantities": [q.to_dict() for q in explanation.quantities],
         "training": [q.to_dict() for q in explanation.training],
-        "seed_check": None
+        "printed_check": None
         if comparisons is None
         else {
             "first_error": first.key if first else None,

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from autograd import Value
+from nn.activations import UNIT_ACTIVATIONS
 from nn.lesson import LayerNodes, Lesson, build_lesson, engine_values, iterate_lesson
 from nn.printed import Comparison, check_printed, quantity_symbol
 from nn.printed import Comparison, check_printed
@@ -34,12 +35,7 @@ SECTION_GRADIENTS = "Gradients"
 SECTION_UPDATE = "Update"
 SECTION_TRAINING = "Training"
 
-_ACTIVATION_TEMPLATES = {
-    "sigmoid": "σ({0})",
-    "tanh": "tanh({0})",
-    "relu": "relu({0})",
-    "leaky_relu": "leaky_relu({0})",
-}
+_ACTIVATION_TEMPLATES = {name: a.symbol for name, a in UNIT_ACTIVATIONS.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,9 +112,9 @@ class Quantity:
             "operands": [
                 {"name": op.name, "symbol": op.symbol, "value": op.value} for op in self.operands
             ],
-            "seed": None if seed is None else seed.value,
-            "seed_printed": None if seed is None else seed.printed,
-            "seed_given_own_numbers": None if seed is None else seed.given,
+            "printed_value": None if seed is None else seed.value,
+            "printed": None if seed is None else seed.printed,
+            "printed_given_own_numbers": None if seed is None else seed.given,
             "mismatch": None if seed is None else seed.mismatch,
             "kind": None if seed is None else seed.kind,
             "inherited_from": None if seed is None else list(seed.inherited_from),
@@ -226,17 +222,12 @@ class _Sheet:
 
 
 def _slope_template(activation: str, slope: float) -> str:
-    if activation == "sigmoid":
-        return "{0}·(1 − {0})"  # of the output a = σ(z)
-    if activation == "tanh":
-        return "1 − {0}²"
-    if activation == "relu":
-        return "[{0} > 0]"  # of the weighted input z
-    return f"[{{0}} > 0] + {format_number(slope)}·[{{0}} ≤ 0]"
+    # {0} stays for the operand; {slope} is leaky_relu's negative-side slope
+    return UNIT_ACTIVATIONS[activation].slope_formula.format("{0}", slope=format_number(slope))
 
 
 def _slope_operand(activation: str, unit_a: Value, unit_z: Value) -> str:
-    return unit_a.label if activation in ("sigmoid", "tanh") else unit_z.label
+    return unit_a.label if UNIT_ACTIVATIONS[activation].slope_of == "a" else unit_z.label
 
 
 def _weighted_sum(sheet: _Sheet, layer: LayerNodes, v: Mapping[str, float]) -> None:

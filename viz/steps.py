@@ -20,9 +20,9 @@ from viz.draw import (
     ROLE_COLORS,
     _collapsed_neurons,
     _Graph,
-    _parameter_names,
     draw,
     format_number,
+    graph_of,
 )
 from viz.render import GraphvizNotFoundError, pipe
 
@@ -459,7 +459,7 @@ def step_page(
     if value.is_leaf:
         raise ValueError("there is no step to show: the output is a leaf (no operation made it)")
     trace = _trace(root)
-    graph = _Graph.of(value, _parameter_names(draw_options.get("model"), draw_options.get("names")))
+    graph = graph_of(value, **{k: draw_options.get(k) for k in ("model", "names", "layout")})
     collapsed = _collapsed_neurons(draw_options.get("collapse", False), graph)
     precision = draw_options.get("precision", 4)
     updated = _parameters_to_update(lr, parameters, graph)

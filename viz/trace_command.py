@@ -250,7 +250,7 @@ def render_trace_json(explanation: Explanation) -> str:
         },
     }
     for q in data["quantities"]:  # no printed numbers for an expression
-        for key in ("seed", "seed_printed", "seed_given_own_numbers", "mismatch", "kind",
+        for key in ("printed_value", "printed", "printed_given_own_numbers", "mismatch", "kind",
                     "inherited_from"):  # fmt: skip
             q.pop(key, None)
     return json.dumps(data, indent=2) + "\n"
