@@ -261,9 +261,9 @@ def test_the_walkthrough_text_and_json_name_the_mistake(capsys):
     assert "Every later number is built on it" not in out
     assert main(["example", "2-2-2", "--steps", "1", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    (later,) = data["seed_check"]["after_training"]
+    (later,) = data["printed_check"]["after_training"]
     assert later["diagnosis"] == "updated-weights-in-backward"
-    assert data["seed_check"]["diagnoses"][0]["diagnosis"] == "updated-weights-in-backward"
+    assert data["printed_check"]["diagnoses"][0]["diagnosis"] == "updated-weights-in-backward"
 
 
 # ---------------------------------------------------------------------------------------------
