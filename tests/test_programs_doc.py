@@ -17,7 +17,7 @@ from viz.explain import explain
 DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "programs.md"
 TEXT = DOC.read_text(encoding="utf-8")
 FILES = dict(re.findall(r"```text (\S+)\n(.*?)```", TEXT, flags=re.S))
-CONSOLE = re.findall(r"```console\n(.*?)```", TEXT, flags=re.S)
+CONSOLE = re.findall(r"```console excerpt\n(.*?)```", TEXT, flags=re.S)
 
 
 def _examples() -> list[tuple[str, list[str]]]:
