@@ -21,9 +21,7 @@ def _module_name(path: Path) -> str:
 
 # Known, deliberate exceptions (importer, imported), each a lazy import inside a function with a
 # comment saying why. Keep this list short; the layering test below has no exceptions.
-ALLOWED = {
-    ("autograd.value", "autograd.backward"),  # Value.backward() calls the backward pass module
-}
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _type_checking_only(tree: ast.AST) -> set[int]:
