@@ -415,12 +415,17 @@ def fit(
                             pass
                     raise
                 finally:
-                    while True:  # the same for the collector: resume() is idempotent
+                    # The same for the collector: resume() is idempotent, so a Ctrl-C inside it
+                    # runs it again, and is raised once the collector is back.
+                    interrupt = None
+                    while True:
                         try:
                             _PAUSE_COLLECTOR.resume()
                             break
-                        except KeyboardInterrupt:
-                            pass
+                        except KeyboardInterrupt as error:
+                            interrupt = error
+                    if interrupt is not None:
+                        raise interrupt
             history.loss.append(total / n)
             history.accuracy.append(hits / n if correct is not None else None)
             bar.update(epoch, history.loss[-1], history.accuracy[-1])
