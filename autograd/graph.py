@@ -19,19 +19,30 @@ if TYPE_CHECKING:
 
 class _LeafKind:
     """A marker object (compared with ``is``: an instance of our own class has an identity on
-    every Python; strings and numbers may not, PyPy compares them by value)."""
+    every Python; strings and numbers may not, PyPy compares them by value). Copying a Value
+    keeps its marker: copies and unpickling give back the same object."""
 
-    __slots__ = ("what",)
+    __slots__ = ("name", "what")
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, name: str, what: str) -> None:
+        self.name = name
         self.what = what
 
     def __repr__(self) -> str:
         return f"<{self.what}>"
 
+    def __copy__(self) -> _LeafKind:
+        return self
 
-CONSTANT = _LeafKind("a number lifted into an operation")  # the 2.0 of x * 2.0
-NO_GRAPH = _LeafKind("a result computed under no_grad()")  # recorded without its parents
+    def __deepcopy__(self, memo: dict) -> _LeafKind:
+        return self
+
+    def __reduce__(self) -> str:
+        return self.name  # pickled as the module-level name
+
+
+CONSTANT = _LeafKind("CONSTANT", "a number lifted into an operation")  # the 2.0 of x * 2.0
+NO_GRAPH = _LeafKind("NO_GRAPH", "a result computed under no_grad()")  # without its parents
 
 
 def parents_of(node: Value) -> tuple[Value, ...]:

@@ -99,6 +99,8 @@ class Value:
       warns with :class:`NonFiniteWarning`, naming the first such node.
     * If ``backward()`` is interrupted (an exception, Ctrl-C), every leaf's ``.grad`` is left as
       it was before the call; intermediate nodes' grads are then partial until the next pass.
+    * A result computed inside ``no_grad()`` has no parents and is marked so: a ``backward()``
+      that can reach only such results (and constants) raises instead of leaving zeros.
     * Backward passes in several threads are safe (they take turns); graphs may share leaves.
 
     ``Value(data, label="")``: data must be a real number; the label is used in drawings,
@@ -116,7 +118,11 @@ class Value:
             raise TypeError(f"label must be a str, got {type(label).__name__} {label!r}")
         self.label = label
         self._op: Op | None = None  # the operation that made this node; None for a leaf
-        self._a: object = None  # first operand, or the tuple of all operands when op.arity == 0
+        # The first operand, or the tuple of all operands when op.arity == 0. A leaf has no
+        # operand, and the slot says which kind of leaf it is: None for a Value made like this
+        # one, graph.CONSTANT for a number lifted into an op, graph.NO_GRAPH for a result
+        # computed under no_grad() (see reference_backward.check_reaches_a_graph).
+        self._a: object = None
         self._b: Value | None = None  # second operand of a binary op
 
     # -- introspection ---------------------------------------------------------------------
