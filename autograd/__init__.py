@@ -1,11 +1,12 @@
 """stepgrad's scalar autograd engine: Values that record a graph, and backward() through it."""
 
 from autograd.backward import NonFiniteWarning, grad
-from autograd.grad_mode import is_grad_enabled, no_grad
+from autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
 from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autograd.graph import topological_order
 from autograd.hessian import hessian
 from autograd.ops import Op
+from autograd.reference_backward import reference_backward
 from autograd.trace import BackwardTrace, ParentStep, TraceStep, trace_backward
 from autograd.value import Value, weighted_sum
 
@@ -20,12 +21,14 @@ __all__ = [
     "NonFiniteWarning",
     "Op",
     "Value",
+    "enable_grad",
     "grad",
     "gradcheck",
     "gradgradcheck",
     "hessian",
     "is_grad_enabled",
     "no_grad",
+    "reference_backward",
     "topological_order",
     "weighted_sum",
 ]

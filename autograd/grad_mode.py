@@ -63,18 +63,10 @@ def is_grad_enabled() -> bool:
     return GRAD_MODE.thread.enabled
 
 
-class no_grad(contextlib.ContextDecorator):  # noqa: N801 - named like torch.no_grad, which users know
-    """Context manager (or decorator) under which operations record no graph.
+class _GradModeSwitch(contextlib.ContextDecorator):
+    """Context manager (or decorator) that sets the calling thread's mode for a block."""
 
-    Results computed inside are plain leaves: they have data but no parents, so nothing is kept
-    alive for a later ``backward()``. Use it to evaluate a model or to update parameters::
-
-        with no_grad():
-            prediction = model(x)
-
-    Nesting is allowed; the previous mode is restored on exit, even when an exception escapes.
-    It switches recording off for the current thread only (each thread starts with it on).
-    """
+    enabled = True  # the mode inside the block
 
     def __init__(self) -> None:
         # A stack per thread, not one field: the same instance may be entered again while
@@ -87,9 +79,40 @@ class no_grad(contextlib.ContextDecorator):  # noqa: N801 - named like torch.no_
             stack = self._previous.stack = []
         return stack
 
-    def __enter__(self) -> no_grad:
-        self._stack().append(GRAD_MODE.set(False))
+    def __enter__(self) -> _GradModeSwitch:
+        self._stack().append(GRAD_MODE.set(self.enabled))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         GRAD_MODE.set(self._stack().pop())
+
+
+class no_grad(_GradModeSwitch):  # noqa: N801 - named like torch.no_grad, which users know
+    """Context manager (or decorator) under which operations record no graph.
+
+    Results computed inside are leaves without parents: they have data but nothing is kept
+    alive for a later ``backward()``. Use it to evaluate a model or to update parameters::
+
+        with no_grad():
+            prediction = model(x)
+
+    Such a result remembers that it was computed without its graph: a ``backward()`` that can
+    reach only such results raises (a gradient cannot flow through them to the Values they came
+    from), as PyTorch's "does not require grad" does. Functions that need a graph
+    (``grad(create_graph=True)``, ``hessian``, ``gradcheck``, ``gradgradcheck``, ``nn.fit``)
+    record their own inside ``no_grad()`` too.
+
+    Nesting is allowed; the previous mode is restored on exit, even when an exception escapes.
+    It switches recording off for the current thread only (each thread starts with it on).
+    """
+
+    enabled = False
+
+
+class enable_grad(_GradModeSwitch):  # noqa: N801 - named like torch.enable_grad
+    """Context manager (or decorator) under which operations record, even inside ``no_grad()``.
+
+    What the engine's graph-needing functions use, so that they work whatever the caller's mode.
+    """
+
+    enabled = True

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from autograd.backward import grad
+from autograd.grad_mode import enable_grad
 from autograd.value import Value
 
 T = TypeVar("T")
@@ -30,7 +31,15 @@ def gradcheck(
     Otherwise :class:`GradcheckError` names the input (its label or position) and both numbers.
 
     The inputs' data and grads are restored afterwards: checking leaves your values untouched.
+    ``f`` runs with graph recording on, inside ``no_grad()`` too: a check needs the graph.
     """
+    with enable_grad():
+        return _gradcheck(f, inputs, eps, atol, rtol)
+
+
+def _gradcheck(
+    f: Callable[..., Value], inputs: Sequence[Value], eps: float, atol: float, rtol: float
+) -> bool:
     inputs = _checked_inputs(inputs, "gradcheck")
     saved_grads = [x.grad for x in inputs]
     try:
@@ -103,8 +112,16 @@ def gradgradcheck(
     difference of first derivatives (computed by ``grad``) at x_j +- eps; they must satisfy
     ``|analytic - numeric| <= atol + rtol * |numeric|``. The inputs' data and grads are left as
     they were. (PyTorch's gradgradcheck probes the same second derivatives with random vectors;
-    with scalars, every entry is checked.)
+    with scalars, every entry is checked.) ``f`` runs with graph recording on, inside
+    ``no_grad()`` too: second derivatives need the graph of the first.
     """
+    with enable_grad():
+        return _gradgradcheck(f, inputs, eps, atol, rtol)
+
+
+def _gradgradcheck(
+    f: Callable[..., Value], inputs: Sequence[Value], eps: float, atol: float, rtol: float
+) -> bool:
     inputs = _checked_inputs(inputs, "gradgradcheck")
     analytic = _second_derivatives(f, inputs)
     for j, xj in enumerate(inputs):

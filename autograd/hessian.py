@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from autograd.backward import grad
+from autograd.grad_mode import enable_grad
 from autograd.value import Value, _check_number
 
 
@@ -15,8 +16,14 @@ def hessian(f: Callable[..., Value], inputs: Sequence[Value | float]) -> list[li
     leaves, so their data and ``.grad`` are left untouched. Each row is the gradient of one
     first derivative, which ``grad(..., create_graph=True)`` returns as a graph: 1 + n passes,
     so this is for small functions (a few dozen inputs). A first derivative that does not
-    depend on some input contributes 0 there.
+    depend on some input contributes 0 there. It records the graphs it needs inside
+    ``no_grad()`` too.
     """
+    with enable_grad():
+        return _hessian(f, inputs)
+
+
+def _hessian(f: Callable[..., Value], inputs: Sequence[Value | float]) -> list[list[float]]:
     xs = [
         Value(x.data if isinstance(x, Value) else _check_number(x, f"hessian inputs[{i}]"))
         for i, x in enumerate(inputs)

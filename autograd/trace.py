@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from autograd.backward import backpropagate
-from autograd.graph import topological_order
-from autograd.value import Value, _parents
+from autograd.graph import parents_of, topological_order
+from autograd.reference_backward import reference_backward
+from autograd.value import Value
 
 
 def _name(node: Value) -> str:
@@ -96,10 +96,11 @@ class BackwardTrace:
 
 
 def trace_backward(root: Value) -> BackwardTrace:
-    """Run ``root.backward()`` and record every chain-rule step it takes.
+    """Run the backward pass from ``root`` and record every chain-rule step it takes.
 
-    The gradients left on the nodes are exactly those ``backward()`` leaves (this *is*
-    ``backward()``, with a recorder attached), so leaves accumulate as usual, and every
+    The pass is the reference one (autograd/reference_backward.py, the chain rule in one
+    screen), with a recorder attached; it leaves exactly the gradients ``root.backward()`` leaves
+    (a property test pins the two equal), so leaves accumulate as usual, and every
     ``grad_after`` is what ``.grad`` holds at that point of the pass: the last one recorded
     for each node is its ``.grad`` after the call, to the last bit.
     """
@@ -111,7 +112,7 @@ def trace_backward(root: Value) -> BackwardTrace:
 
     def record(node: Value, local: Sequence[float]) -> None:
         g = node.grad
-        parents = _parents(node)
+        parents = parents_of(node)
         rules = node._op.rules
         sent: list[ParentStep] = []
         # Simulate the additions backward() is about to make, in the same order, so that
@@ -126,5 +127,5 @@ def trace_backward(root: Value) -> BackwardTrace:
             sent.append(ParentStep(parent, parent.label, d, rule, d * g, after, so_far, old))
         steps.append(TraceStep(len(steps), node, node.label, node.op, node.data, g, tuple(sent)))
 
-    backpropagate(root, on_step=record)
+    reference_backward(root, on_step=record)
     return BackwardTrace(root, tuple(steps))

@@ -7,11 +7,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from autograd import ops
+from autograd.fast_backward import backpropagate
 from autograd.grad_mode import GRAD_MODE
+from autograd.gradient_graphs import backward_with_graph
+from autograd.graph import CONSTANT, NO_GRAPH
+from autograd.graph import parents_of as _parents
 from autograd.ops import ADD, DIV, MUL, SUB, Op, weighted_sum_op
 
 if TYPE_CHECKING:
-    from autograd.backward import GradGraphs
+    from autograd.gradient_graphs import GradGraphs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -36,7 +40,8 @@ def _result(data: float, op: Op, a: object, b: Value | None = None) -> Value:
         out._a = a
         out._b = b
     else:
-        out._op = out._a = out._b = None
+        out._op = out._b = None
+        out._a = NO_GRAPH  # recorded without its parents: backward() refuses it
     return out
 
 
@@ -64,7 +69,8 @@ def _lift(other: object, op: str) -> Value:
     leaf.data = other
     leaf.grad = 0.0
     leaf.label = ""
-    leaf._op = leaf._a = leaf._b = None
+    leaf._op = leaf._b = None
+    leaf._a = CONSTANT  # a leaf, but not one of yours: see reference_backward.check_reaches_a_graph
     return leaf
 
 
@@ -93,6 +99,8 @@ class Value:
       warns with :class:`NonFiniteWarning`, naming the first such node.
     * If ``backward()`` is interrupted (an exception, Ctrl-C), every leaf's ``.grad`` is left as
       it was before the call; intermediate nodes' grads are then partial until the next pass.
+    * A result computed inside ``no_grad()`` has no parents and is marked so: a ``backward()``
+      that can reach only such results (and constants) raises instead of leaving zeros.
     * Backward passes in several threads are safe (they take turns); graphs may share leaves.
 
     ``Value(data, label="")``: data must be a real number; the label is used in drawings,
@@ -110,7 +118,11 @@ class Value:
             raise TypeError(f"label must be a str, got {type(label).__name__} {label!r}")
         self.label = label
         self._op: Op | None = None  # the operation that made this node; None for a leaf
-        self._a: object = None  # first operand, or the tuple of all operands when op.arity == 0
+        # The first operand, or the tuple of all operands when op.arity == 0. A leaf has no
+        # operand, and the slot says which kind of leaf it is: None for a Value made like this
+        # one, graph.CONSTANT for a number lifted into an op, graph.NO_GRAPH for a result
+        # computed under no_grad() (see reference_backward.check_reaches_a_graph).
+        self._a: object = None
         self._b: Value | None = None  # second operand of a binary op
 
     # -- introspection ---------------------------------------------------------------------
@@ -167,7 +179,8 @@ class Value:
             out._a = self
             out._b = other
         else:
-            out._op = out._a = out._b = None
+            out._op = out._b = None
+            out._a = NO_GRAPH  # recorded without its parents: backward() refuses it
         return out
 
     def __radd__(self, other: float) -> Value:
@@ -192,7 +205,8 @@ class Value:
             out._a = self
             out._b = other
         else:
-            out._op = out._a = out._b = None
+            out._op = out._b = None
+            out._a = NO_GRAPH  # recorded without its parents: backward() refuses it
         return out
 
     def __rmul__(self, other: float) -> Value:
@@ -278,11 +292,9 @@ class Value:
         Value whose data is that leaf's ``.grad`` after the call. PyTorch puts that graph in
         ``.grad`` itself; see ``autograd.grad`` for the functional form, which touches no ``.grad``.
         """
-        from autograd import backward  # here, not at the top: backward.py imports this module
-
         if create_graph:
-            return backward.backward_with_graph(self)
-        backward.backpropagate(self)
+            return backward_with_graph(self)
+        backpropagate(self)
         return None
 
 
@@ -302,7 +314,8 @@ def _unary(op: Op, x: Value) -> Value:
         out._op = op
         out._a = x
     else:
-        out._op = out._a = None
+        out._op = None
+        out._a = NO_GRAPH  # recorded without its parents: backward() refuses it
     out._b = None
     return out
 
@@ -312,18 +325,6 @@ def _binary(op: Op, a: Value, b: Value) -> Value:
     if op.check is not None:
         op.check(a, b)
     return _result(op.forward(a.data, b.data), op, a, b)
-
-
-def _parents(node: Value) -> tuple[Value, ...]:
-    """The parents of a node, in operand order, from its two operand slots."""
-    op = node._op
-    if op is None:
-        return ()
-    if op.arity == 2:
-        return (node._a, node._b)
-    if op.arity == 1:
-        return (node._a,)
-    return node._a  # an op of any arity keeps the tuple of all its operands in _a
 
 
 def weighted_sum(

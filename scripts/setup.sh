@@ -10,6 +10,7 @@ command -v dot >/dev/null 2>&1 || packages+=(graphviz)
 if [ "${1:-}" = "--browser" ]; then
   command -v chromium >/dev/null 2>&1 || packages+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
+  command -v pypy3 >/dev/null 2>&1 || packages+=(pypy3 python3-pytest python3-hypothesis python3-exceptiongroup python3-tomli)  # tests/test_pypy.py
 fi
 python3 -m venv --help >/dev/null 2>&1 || packages+=(python3-venv)
 if [ "${#packages[@]}" -gt 0 ]; then

@@ -22,7 +22,15 @@ from autograd import Value, topological_order, trace_backward
 from tests.randgraph import build, recipes
 
 _FILES = tuple(
-    os.path.join("autograd", name) for name in ("backward.py", "trace.py", "graph.py")
+    os.path.join("autograd", name)
+    for name in (
+        "backward.py",
+        "fast_backward.py",
+        "reference_backward.py",
+        "gradient_graphs.py",
+        "trace.py",
+        "graph.py",
+    )
 )
 
 

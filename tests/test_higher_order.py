@@ -309,13 +309,17 @@ def test_gradient_graph_can_be_drawn():
     assert "dy/dx" in source and "sigmoid" in source
 
 
-def test_no_grad_gives_gradient_values_without_graph():
+def test_create_graph_records_the_gradient_graph_inside_no_grad_too():
+    # As PyTorch: asking for create_graph is asking for a graph, whatever the caller's mode.
     x = Value(0.4)
     y = x.tanh()
     with no_grad():
         (g,) = grad(y, [x], create_graph=True)
-    assert g.is_leaf
-    assert g.data == pytest.approx(1 - math.tanh(0.4) ** 2, rel=1e-15)
+    assert not g.is_leaf
+    t = math.tanh(0.4)
+    assert g.data == pytest.approx(1 - t**2, rel=1e-15)
+    (h,) = grad(g, [x])  # d2 tanh/dx2 = -2 tanh (1 - tanh^2)
+    assert h.data == pytest.approx(-2 * t * (1 - t**2), rel=1e-14)
 
 
 # -- backward(create_graph=True) -----------------------------------------------------------------

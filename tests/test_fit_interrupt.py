@@ -1,0 +1,212 @@
+"""Ctrl-C, once or twice, anywhere: backward() leaves whole passes, fit() leaves whole steps, and
+the garbage collector always comes back on.
+
+Two kinds of interruption: real ones (``_thread.interrupt_main`` from a timer, which is what
+Ctrl-C does: the signal is handled at the next point the interpreter checks) and injected ones
+at a line hypothesis picks (a trace function raising KeyboardInterrupt, as in
+tests/test_engine_interrupt.py), twice in a row, so that the second lands while the first is
+being cleaned up.
+"""
+
+from __future__ import annotations
+
+import _thread
+import contextlib
+import gc
+import linecache
+import os
+import random
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autograd import Value
+from nn import MLP
+from nn.optim import Adam
+from nn.training import _PAUSE_COLLECTOR, fit
+from tests.randgraph import build, recipes
+
+_ENGINE = tuple(
+    os.path.join("autograd", name)
+    for name in ("fast_backward.py", "reference_backward.py", "gradient_graphs.py", "graph.py")
+)
+_TRAINING = (*_ENGINE, os.path.join("nn", "training.py"), os.path.join("nn", "optim.py"))
+
+
+class _Injector:
+    """Raises KeyboardInterrupt at the given counts of lines executed in the given files."""
+
+    def __init__(self, files: tuple[str, ...], at: set[int]) -> None:
+        self.files, self.at, self.lines, self.fired = files, at, 0, 0
+
+    def __call__(self, frame, event, arg):
+        if not frame.f_code.co_filename.endswith(self.files):
+            return None
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).lstrip()
+        # A `with` line comes just before a lock's release: Ctrl-C is never delivered there
+        # (see tests/test_engine_interrupt.py); injecting it would be the injector's fault.
+        if event == "line" and not line.startswith("with "):
+            self.lines += 1
+            if self.lines in self.at:
+                self.fired += 1
+                raise KeyboardInterrupt
+        return self
+
+    def run(self, f):
+        sys.settrace(self)
+        try:
+            return f()
+        finally:
+            sys.settrace(None)
+
+
+# -- backward(): a second Ctrl-C while the first is being undone ----------------------------------
+
+
+def _graph(recipe, olds):
+    leaves = [Value(x) for x in recipe[0]]
+    for leaf, old in zip(leaves, olds):
+        leaf.grad = old
+    return leaves, build(recipe, leaves)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@settings(max_examples=60, deadline=None)
+@given(
+    recipe=recipes,
+    olds=st.lists(st.one_of(st.none(), st.floats(-3, 3)), min_size=4, max_size=4),
+    where=st.floats(0.0, 1.0, exclude_max=True),
+    gap=st.integers(1, 12),
+)
+def test_second_interrupt_in_backward_never_leaves_leaves_half_restored(
+    create_graph, recipe, olds, where, gap
+):
+    def run(root):
+        return root.backward(create_graph=create_graph)
+
+    counter = _Injector(_ENGINE, set())
+    _, counted = _graph(recipe, olds)
+    counter.run(lambda: run(counted))
+    first = 1 + int(where * counter.lines)
+
+    leaves, root = _graph(recipe, olds)
+    injector = _Injector(_ENGINE, {first, first + gap})
+    with pytest.raises(KeyboardInterrupt):
+        injector.run(lambda: run(root))
+    before = [v.grad for v in _graph(recipe, olds)[0]]
+    done_leaves, done_root = _graph(recipe, olds)
+    run(done_root)
+    after = [v.grad for v in done_leaves]
+    assert [v.grad for v in leaves] in (before, after)
+
+
+# -- fit(): whole steps and the collector, under real and injected interrupts ----------------------
+
+X = np.random.default_rng(3).normal(size=(12, 2))
+Y = (X[:, 0] * X[:, 1] > 0).astype(float)
+
+
+def _model_and_optimizer():
+    model = MLP(2, [6, 1], seed=1)
+    return model, Adam(model.parameters(), lr=0.05)
+
+
+def _state(model, optimizer):
+    params = [p.data for p in model.parameters()]
+    return params, optimizer.steps, list(optimizer.m), list(optimizer.v)
+
+
+def _after_whole_steps(k: int):
+    """The model and optimizer after k whole steps (full batch: one step per epoch)."""
+    model, optimizer = _model_and_optimizer()
+    if k:
+        fit(model, X, Y, optimizer=optimizer, epochs=k, progress=False)
+    return _state(model, optimizer)
+
+
+def _check_whole_steps_and_collector(model, optimizer):
+    assert gc.isenabled(), "fit left the garbage collector off"
+    assert not _PAUSE_COLLECTOR._pausing
+    assert _state(model, optimizer) == _after_whole_steps(optimizer.steps)
+
+
+def _interrupt_fit(delays: list[float]):
+    """Run fit in this (the main) thread while another thread sends SIGINT after each delay.
+
+    The handler raises KeyboardInterrupt as Python's default one does, but only while fit may
+    be running: an interrupt that comes after fit has stopped is dropped, instead of landing
+    in this test's own bookkeeping.
+    """
+    armed = [True]
+
+    def handler(signum, frame):
+        if armed[0]:
+            raise KeyboardInterrupt
+
+    model, optimizer = _model_and_optimizer()
+    go = threading.Event()
+
+    def interrupter():
+        go.wait()
+        for delay in delays:
+            time.sleep(delay)
+            _thread.interrupt_main()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    worker = threading.Thread(target=interrupter, daemon=True)
+    worker.start()
+    interrupted = False
+    try:
+        go.set()
+        fit(model, X, Y, optimizer=optimizer, epochs=5_000, progress=False)  # outlasts the delays
+    except KeyboardInterrupt:
+        armed[0] = False
+        interrupted = True
+    finally:
+        armed[0] = False
+        worker.join()
+        time.sleep(0.002)  # a last pending interrupt is handled (and dropped) here
+        signal.signal(signal.SIGINT, previous)
+    assert interrupted
+    return model, optimizer
+
+
+def test_real_interrupts_leave_whole_steps_and_the_collector_on():
+    assert gc.isenabled()
+    rng = random.Random(7)
+    for _ in range(40):
+        model, optimizer = _interrupt_fit([rng.uniform(0.0, 0.05)])
+        _check_whole_steps_and_collector(model, optimizer)
+
+
+def test_two_real_interrupts_in_quick_succession():
+    rng = random.Random(11)
+    for _ in range(40):
+        model, optimizer = _interrupt_fit([rng.uniform(0.0, 0.05), rng.uniform(0.0, 2e-4)])
+        _check_whole_steps_and_collector(model, optimizer)
+
+
+@settings(max_examples=40, deadline=None)
+@given(where=st.floats(0.0, 1.0, exclude_max=True), gap=st.integers(1, 40))
+def test_injected_interrupts_twice_anywhere_in_fit(where, gap):
+    epochs = 2
+    counter = _Injector(_TRAINING, set())
+    model, optimizer = _model_and_optimizer()
+    counter.run(lambda: fit(model, X, Y, optimizer=optimizer, epochs=epochs, progress=False))
+    first = 1 + int(where * counter.lines)
+
+    model, optimizer = _model_and_optimizer()
+    injector = _Injector(_TRAINING, {first, first + gap})
+    with contextlib.suppress(KeyboardInterrupt):
+        injector.run(lambda: fit(model, X, Y, optimizer=optimizer, epochs=epochs, progress=False))
+    assert injector.fired >= 1
+    _check_whole_steps_and_collector(model, optimizer)
+    # and the next fit works, and gives back the collector
+    fit(model, X, Y, optimizer=optimizer, epochs=1, progress=False)
+    assert gc.isenabled()
