@@ -389,7 +389,7 @@ def test_answers_are_parsed_leniently_but_junk_is_rejected():
     assert parse_answer("1e-3") == 0.001
     assert parse_answer("") == parse_answer("S") == "skip"
     assert parse_answer("Q\n") == "quit"
-    for junk in ("abc", "nan", "inf", "0.4.1"):
+    for junk in ("abc", "0.4.1", "1,5"):  # inf and nan are numbers (a value may overflow)
         with pytest.raises(ValueError, match="not a"):
             parse_answer(junk)
 
