@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -45,7 +46,7 @@ _LAYER_KEYS = {
 _LAYER_SYMBOL_KEYS = {"weights", "biases", "z", "a", "delta"}
 _LOSS_KEYS = {"kind", "reduction", "difference", "symbol", "show_output_slope"}
 _PRINTED_KEYS = {"name", "value", "text", "after"}
-_SYMBOL = re.compile(r"^[^\s=,]{1,40}$")
+_SYMBOL = re.compile(r"[^\s=,]{1,40}")  # used with fullmatch: "$" would accept "i1\n"
 _PRINTED_NUMBER = re.compile(r"^[−-]?\d+(\.\d+)?$")
 
 
@@ -200,17 +201,28 @@ class _Check:
         return tuple(self.number(v, f"{where}[{k}]") for k, v in enumerate(value))
 
     def text(self, value: object, where: str, limit: int = MAX_TEXT) -> str:
+        """Text from the file, with control and bidi characters made visible (``\\x1b``)."""
         if not isinstance(value, str):
             raise self.fail(where, f"must be text, got {_kind(value)}")
         if len(value) > limit:
             raise self.fail(where, f"is longer than {limit} characters")
-        return value
+        return visible_text(value)
 
     def symbol(self, value: object, where: str) -> str:
-        text = self.text(value, where, MAX_SYMBOL)
-        if not _SYMBOL.match(text):
-            raise self.fail(where, f"{text!r} is not a usable symbol (no spaces, '=' or ',')")
-        return text
+        if not isinstance(value, str):
+            raise self.fail(where, f"must be text, got {_kind(value)}")
+        if len(value) > MAX_SYMBOL:
+            raise self.fail(where, f"is longer than {MAX_SYMBOL} characters")
+        hidden = next((ch for ch in value if _is_hidden(ch)), None)
+        if hidden is not None:
+            raise self.fail(
+                where,
+                f"{value!r} is not a usable symbol: it holds the control or formatting "
+                f"character U+{ord(hidden):04X}",
+            )
+        if not _SYMBOL.fullmatch(value):
+            raise self.fail(where, f"{value!r} is not a usable symbol (no spaces, '=' or ',')")
+        return value
 
     def choice(self, value: object, where: str, choices: Sequence[str]) -> str:
         if not isinstance(value, str) or value not in choices:
@@ -223,6 +235,36 @@ class _Check:
         if not isinstance(value, bool):
             raise self.fail(where, f"must be true or false, got {_kind(value)}")
         return value
+
+
+# Characters a file must not send to a terminal: C0/C1 controls (ESC starts the sequences that
+# set the window title, clear the screen or write the clipboard), bidi overrides and isolates
+# (they reorder what is shown), lone surrogates (no encoding can write them) and the other
+# invisible or unassigned code points. ZWNJ/ZWJ stay: some scripts and emoji need them.
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+_JOINERS = {"\u200c", "\u200d"}
+
+
+def _is_hidden(ch: str) -> bool:
+    return unicodedata.category(ch) in _HIDDEN_CATEGORIES and ch not in _JOINERS
+
+
+def visible_text(text: str) -> str:
+    """``text`` with every control, bidi or other invisible character written as an escape.
+
+    ``"a\x1b]0;x\x07"`` becomes ``"a\\x1b]0;x\\x07"``, ``"\u202e"`` becomes ``"\\u202e"``: what
+    a title or note from a file says is shown, never acted on by the terminal.
+    """
+    if text.isprintable():  # the common case: nothing to do (isprintable is False for all
+        return text  # of the hidden categories, and also for spaces other than " ")
+    out = []
+    for ch in text:
+        if _is_hidden(ch):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def _kind(value: object) -> str:

@@ -7,9 +7,11 @@ engine.
 
 from __future__ import annotations
 
+import builtins
 import io
 import json
 import math
+import subprocess
 import sys
 
 import pytest
@@ -97,3 +99,128 @@ def test_json_output_is_strict(capsys):
     assert main(["trace", "exp(x)", "x=1000", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out, parse_constant=refuse)
     assert data["quantities"][0]["value"] == "inf"
+
+
+# ---------------------------------------------------------------------------------------------
+# The terminal: nothing from a file is acted on by it
+# ---------------------------------------------------------------------------------------------
+
+ONE_NEURON = {
+    "inputs": [0.5],
+    "targets": [0.9],
+    "layers": [{"activation": "sigmoid", "orientation": "[unit][input]", "weights": [[0.4]],
+                "biases": [0.1]}],
+    "loss": "squared_error",
+}  # fmt: skip
+
+
+def _lesson(tmp_path, **changes) -> str:
+    path = tmp_path / "lesson.json"
+    path.write_text(json.dumps({**ONE_NEURON, **changes}), encoding="utf-8")
+    return str(path)
+
+
+def _example(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["example", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    ("symbol", "shown"),
+    [
+        ("i1\n", "'i1\\n'"),  # "$" matched before a final newline
+        ("x\x1b[2J", "U+001B"),  # clear screen
+        ("x\u202e1", "U+202E"),  # right-to-left override
+        ("x\u2066", "U+2066"),  # left-to-right isolate
+        ("x\x85", "U+0085"),  # C1 next line
+        ("x\ud800", "U+D800"),  # a lone surrogate: no encoding can write it
+    ],
+)
+def test_symbols_with_control_or_bidi_characters_are_refused(tmp_path, capsys, symbol, shown):
+    path = _lesson(tmp_path, inputs={"values": [0.5], "symbols": [symbol]})
+    code, out, err = _example(capsys, path)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1
+    assert f"{path}: inputs.symbols[0]:" in err and shown in err
+    assert "\x1b" not in err and "\u202e" not in err
+
+
+def test_titles_and_notes_are_shown_with_their_controls_escaped(tmp_path, capsys):
+    osc52 = "\x1b]52;c;cm0gLXJmIH4=\x07"  # "write this to the clipboard"
+    path = _lesson(tmp_path, title=f"net{osc52}", notes=["a\x1b[2Jb", "rtl\u202eevil", "é ∂ δ"])
+    for fmt in ("text", "markdown", "json"):
+        code, out, err = _example(capsys, path, "--format", fmt, "--steps", "1")
+        assert code == 0, err
+        for bad in ("\x1b", "\x07", "\u202e"):
+            assert bad not in out
+        text = json.loads(out)["title"] if fmt == "json" else out
+        assert "\\x1b]52;c;cm0gLXJmIH4=\\x07" in text
+        if fmt == "text":
+            assert "rtl\\u202eevil" in out and "é ∂ δ" in out
+
+
+def test_a_lone_surrogate_symbol_is_refused_before_any_file_is_written(tmp_path, capsys):
+    page = tmp_path / "existing.html"
+    page.write_text("<p>the user's page</p>", encoding="utf-8")
+    path = _lesson(tmp_path, inputs={"values": [0.5], "symbols": ["x\ud800"]})
+    code, _, err = _example(capsys, path, "--graph", str(page))
+    assert code == 2 and f"{path}: inputs.symbols[0]" in err
+    assert page.read_text(encoding="utf-8") == "<p>the user's page</p>"
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line: a formula starting with a minus; Ctrl-C while the modules load
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["trace", "-x*y", "x=2", "y=3", "--format", "json"],
+        ["trace", "--format", "json", "-x*y", "x=2", "y=3"],
+        ["trace", "-x*y", "--form=json", "x=2", "y=3"],
+        ["trace", "--format=json", "--", "-x*y", "x=2", "y=3"],
+    ],
+)
+def test_trace_takes_a_formula_starting_with_a_minus(capsys, argv):
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["expression"] == "-x*y"
+    values = [q["value"] for q in data["quantities"] if q["section"] == "Forward pass"]
+    assert values[-1] == -(2.0 * 3.0)
+
+
+def test_trace_takes_a_negative_number_first(capsys):
+    assert main(["trace", "-3*x", "x=2", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    forward = [q["value"] for q in data["quantities"] if q["section"] == "Forward pass"]
+    assert forward[-1] == -6.0
+
+
+def test_importing_the_console_entry_point_loads_nothing_heavy():
+    # The `stepgrad` script runs `from viz.cli import main`: whatever that import loads runs
+    # before main() can catch a Ctrl-C.
+    code = (
+        "import sys, viz.cli; heavy = [m for m in ('numpy', 'graphviz', 'autograd', 'nn', "
+        "'viz.draw', 'viz.sheet') if m in sys.modules]; print(heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("module", ["autograd", "viz.example_command", "nn.spec"])
+def test_ctrl_c_while_the_modules_load_exits_130_without_a_traceback(capsys, monkeypatch, module):
+    for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == module or name.startswith(module + "."):
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    assert main(["example", "1-1-1", "--steps", "1"]) == 130
+    assert capsys.readouterr().err == "stepgrad: interrupted\n"

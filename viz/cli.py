@@ -6,7 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from autograd import __version__
+# Nothing heavy is imported at module level (the engine, numpy and the drawing modules load in
+# main()), so that a Ctrl-C during start-up reaches main()'s handler: exit 130, no traceback.
 
 EXAMPLES = ("2-2-1", "1-1-1", "softmax")
 FORMATS = ("text", "markdown", "json")
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="See backpropagation: step through worked examples "
         "by hand, and draw computation graphs with every gradient on them.",
     )
+    from autograd import __version__
+
     parser.add_argument("--version", action="version", version=f"stepgrad {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -199,10 +202,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:  # noqa: SLF001 - argparse offers no public way back
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            return action.choices[name]
+    raise LookupError(name)
+
+
+def trace_argv(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``argv`` with the trace formula made safe to start with a minus: ``trace "-x*y" x=1``.
+
+    argparse takes every argument that starts with ``-`` (and is not a plain negative number)
+    for an option, so ``-x*y`` or ``-3*x`` would be refused. After ``trace``, every argument
+    that is not one of its options (or an option's value) is a positional one - the formula or
+    a NAME=VALUE binding: they are moved behind a ``--``, in their order, options first.
+    Any other command line is returned unchanged.
+    """
+    command = next((k for k, a in enumerate(argv) if not a.startswith("-")), None)
+    if command is None or argv[command] != "trace" or "--" in argv[command + 1 :]:
+        return argv
+    actions = _subparser(parser, "trace")._option_string_actions  # noqa: SLF001
+    options: list[str] = []
+    positionals: list[str] = []
+    rest = iter(argv[command + 1 :])
+    for arg in rest:
+        name = arg.split("=", 1)[0]
+        matches = [o for o in actions if o == name or (name.startswith("--") and
+                                                       len(name) > 2 and o.startswith(name))]
+        if not arg.startswith("-") or len(arg) == 1 or not matches:
+            positionals.append(arg)
+            continue
+        options.append(arg)
+        if actions[matches[0]].nargs != 0 and "=" not in arg:  # the option's value follows
+            value = next(rest, None)
+            if value is not None:
+                options.append(value)
+    return [*argv[: command + 1], *options, "--", *positionals]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `stepgrad` console script; returns the process exit code."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C, also while the modules load: no traceback
+        print("stepgrad: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(trace_argv(parser, list(sys.argv[1:] if argv is None else argv)))
     if args.command is None:
         parser.print_help()
         return 0

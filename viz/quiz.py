@@ -113,6 +113,7 @@ def _intro(explanation: Explanation, tolerance: float, total: int, out: TextIO) 
 
 MAX_ANSWER = 200  # characters read per answer: endless input must not fill the memory
 MAX_JUNK = 20  # answers in a row that are not numbers before the quiz gives up
+MAX_DISCARD = 1 << 21  # characters of an over-long line skipped per answer
 TOO_LONG = object()  # what _Reader.answer returns for a line over MAX_ANSWER characters
 
 
@@ -154,11 +155,13 @@ class _Reader:
             if len(line) <= MAX_ANSWER or line.endswith("\n"):
                 return line if line else None
             # Over-long: read and drop the rest of the line in bounded pieces (never holding
-            # more than MAX_ANSWER + 1 characters, however long the line is).
-            while True:
+            # more than MAX_ANSWER + 1 characters). Input with no line end in sight (/dev/zero)
+            # counts as one over-long answer per MAX_DISCARD characters, so MAX_JUNK ends it.
+            for _ in range(MAX_DISCARD // MAX_ANSWER):
                 rest = self.stdin.readline(MAX_ANSWER + 1)
                 if not rest or rest.endswith("\n"):
-                    return TOO_LONG
+                    break
+            return TOO_LONG
         except (OSError, ValueError):  # a closed or unreadable stdin is the end of input
             return None
 
