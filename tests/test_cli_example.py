@@ -295,7 +295,7 @@ def test_graph_option_without_graphviz_says_how_to_install_it(capsys, tmp_path, 
     code, _, err = run_cli(capsys, "1-1-1", "--graph", str(tmp_path / "g.svg"))
     assert code == 2
     assert "apt-get install graphviz" in err
-    assert (tmp_path / "g.dot").exists()  # the DOT source is kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # only the file named is written
 
 
 # ---------------------------------------------------------------------------------------------
