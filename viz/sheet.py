@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from autograd import Value
 from nn.lesson import LayerNodes, Lesson, build_lesson, engine_values, iterate_lesson
 from nn.printed import Comparison, check_printed
-from nn.spec import LessonSpec, parse_spec
+from nn.spec import LessonSpec, SpecError, parse_spec
 from viz.numbers import format_number
 
 MAX_STEPS = 5000  # more lines of loss than anyone reads; also bounds the run time
@@ -588,7 +588,13 @@ def as_lesson(what: object, lr: float | None = None) -> Lesson:
     if isinstance(what, str) and what in EXAMPLE_NAMES:
         return build_example(what, lr=lr)
     if isinstance(what, (str, Path)) and str(what).lower().endswith((".toml", ".json")):
-        return build_lesson(read_spec_file(what), lr=lr)
+        spec = read_spec_file(what)
+        try:
+            return build_lesson(spec, lr=lr)
+        except (ArithmeticError, ValueError) as error:  # e.g. a softmax whose every exp is 0
+            # The numbers in the file cannot be computed: say which file; the engine's message
+            # names the node in the lesson's symbols.
+            raise SpecError("layers", f"cannot be computed: {error}", str(what)) from None
     if isinstance(what, str):
         raise ValueError(
             f"unknown example {what!r}; choose one of: {', '.join(EXAMPLE_NAMES)}, "
