@@ -34,6 +34,35 @@ MAX_PRINTED = 500
 MAX_TEXT = 400  # characters in a title, note, symbol or printed text
 MAX_NOTES = 20
 MAX_SYMBOL = 40
+# Training is bounded by its work, not by a count of steps: steps x parameters (each step
+# updates every parameter once, and builds and walks a graph of about twice as many nodes).
+# A network of fewer than MIN_STEP_WORK parameters counts as that many: each step also prints
+# a line. 200,000 allows 16,666 steps of a 2-2-2 network (12 parameters) and 23 of the largest
+# lesson (8 layers of 32 units, 8,448 parameters): a few seconds each; see docs/limits.md.
+MAX_WORK = 200_000
+MIN_STEP_WORK = 10
+
+
+def training_work(steps: int, parameters: int) -> int:
+    """The work of ``steps`` training steps of a network of ``parameters`` parameters."""
+    return steps * max(parameters, MIN_STEP_WORK)
+
+
+def most_steps(parameters: int) -> int:
+    """The most training steps within :data:`MAX_WORK` for a network of ``parameters``."""
+    return MAX_WORK // max(parameters, MIN_STEP_WORK)
+
+
+def work_problem(what: str, steps: int, parameters: int) -> str | None:
+    """Why ``steps`` training steps are too much for this network, or None if they are not."""
+    if training_work(steps, parameters) <= MAX_WORK:
+        return None
+    return (
+        f"{what} {steps:,} with {parameters:,} parameters is {training_work(steps, parameters):,} "
+        f"units of training work (steps x parameters, at least {MIN_STEP_WORK} a step), over "
+        f"the limit of {MAX_WORK:,} (MAX_WORK): at most {most_steps(parameters):,} steps for "
+        "this network"
+    )
 
 _TOP_KEYS = {
     "name", "title", "source", "notes", "learning_rate", "inputs", "targets", "layers", "loss",
@@ -444,7 +473,7 @@ def _values_and_symbols(
     return values, _symbol_list(c, None, where, len(values), stem)
 
 
-def _printed(c: _Check, raw: object) -> tuple[PrintedEntry, ...]:
+def _printed(c: _Check, raw: object, parameters: int) -> tuple[PrintedEntry, ...]:
     if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence):
         raise c.fail("printed", f"must be a list of tables ([[printed]]), got {_kind(raw)}")
     if len(raw) > MAX_PRINTED:
@@ -468,8 +497,11 @@ def _printed(c: _Check, raw: object) -> tuple[PrintedEntry, ...]:
                 f"{printed!r} is not a number as printed (digits, one point, a sign)",
             )
         after = t.get("after", 0)
-        if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= 1000:
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
             raise c.fail(_join(where, "after"), "must be a whole number of training steps")
+        too_much = work_problem("after", after, parameters)
+        if too_much is not None:  # bounded by work (see MAX_WORK), not by a count
+            raise c.fail(_join(where, "after"), too_much)
         entries.append(
             PrintedEntry(
                 name=name,
@@ -561,11 +593,21 @@ def parse_spec(data: object, source: str = "") -> LessonSpec:
         layers=tuple(layers),
         loss=loss,
         error_sign=-1 if error_term == "-dL/dz" else 1,
-        printed=_printed(c, top.get("printed", [])),
+        printed=_printed(c, top.get("printed", []), _parameter_count(layers)),
         shortcut_owner=c.text(top.get("shortcut_owner", "textbook's"), "shortcut_owner", 60),
     )
     _check_unique_symbols(c, spec)
     return spec
+
+
+def _parameter_count(layers: Sequence[LayerSpec]) -> int:
+    """How many numbers a training step updates: every weight, and each trained bias once."""
+    count = 0
+    for layer in layers:
+        count += layer.units * layer.fan_in
+        if layer.train_biases:
+            count += 1 if layer.shared_bias else layer.units
+    return count
 
 
 def _check_unique_symbols(c: _Check, spec: LessonSpec) -> None:

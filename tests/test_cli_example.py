@@ -254,7 +254,7 @@ def test_argparse_rejects_bad_values_with_exit_code_2(capsys, argv, message):
     "argv, message",
     [
         (["3-3-3"], "unknown example '3-3-3'; choose one of: 2-2-1, 1-1-1, softmax"),
-        (["--steps", "100000"], "--steps must be a whole number from 0 to 5000"),
+        (["--steps", "100000"], "at most 20,000 steps for this network"),
         (["--quiz", "--format", "json"], "--quiz asks its questions as plain text"),
         (["--tolerance", "0.1"], "--tolerance only applies to --quiz"),
         (["--graph", "/no/such/folder/g.svg"], "the folder /no/such/folder does not exist"),

@@ -4,6 +4,8 @@ and the command line."""
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 # Each public name and the module that defines it. They load on first use (PEP 562), not when
 # the package does: the `stepgrad` command imports viz.cli, and a Ctrl-C during the half second
@@ -35,3 +37,20 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
+
+
+class _Package(types.ModuleType):
+    """The viz package, whose function names win over its submodules' names.
+
+    Importing ``viz.draw`` (the module) makes the import system set ``viz.draw`` to it; here
+    ``viz.draw`` means the function (as when this package imported its functions eagerly), so
+    such a setting is dropped and ``__getattr__`` answers with the function.
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -35,10 +35,24 @@ def _non_negative_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every `stepgrad` command."""
+    from nn.files import MAX_BYTES, MAX_DEPTH, MAX_KEY_PARTS
+    from nn.spec import MAX_LAYERS, MAX_UNITS, MAX_WORK, most_steps
+
+    largest = MAX_LAYERS * MAX_UNITS * (MAX_UNITS + 1)  # parameters, every layer MAX_UNITS wide
+    limits = (
+        "limits (see docs/limits.md):\n"
+        f"  lesson files: at most {MAX_BYTES >> 20} MiB, {MAX_LAYERS} layers of {MAX_UNITS} units, "
+        f"nesting {MAX_DEPTH} deep, {MAX_KEY_PARTS} parts per dotted TOML key\n"
+        f"  training (--steps, printed 'after'): steps x parameters <= {MAX_WORK:,}, e.g. "
+        f"{most_steps(12):,} steps of a 2-2-2 network, {most_steps(largest):,} of the largest "
+        "lesson"
+    )
     parser = argparse.ArgumentParser(
         prog="stepgrad",
         description="See backpropagation: step through worked examples "
         "by hand, and draw computation graphs with every gradient on them.",
+        epilog=limits,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from autograd import __version__
 
@@ -49,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         "example",
         help="step through a worked example: forward pass, loss, deltas, gradients, update",
         description="Print every number of a worked example with the formula that made it.",
+        epilog=limits,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     example.add_argument(
         "name",
@@ -74,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps",
         type=_non_negative_int,
         default=5,
-        help="further training iterations whose loss is shown (default: 5)",
+        help="further training iterations whose loss is shown (default: 5); bounded by work: "
+        f"steps x parameters <= {MAX_WORK:,} (a 2-2-2 network: {most_steps(12):,} steps; the "
+        f"largest lesson: {most_steps(largest):,})",
     )
     example.add_argument(
         "--compare-printed",
