@@ -20,6 +20,7 @@ import numbers
 import os
 import re
 import reprlib
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -128,16 +129,35 @@ def _format_of(path: str | os.PathLike[str], fmt: str | None) -> str:
 
 
 def _read_bounded(path: Path, source: str, max_bytes: int) -> bytes:
-    """The file's bytes, never more than max_bytes + 1 of them in memory."""
+    """The file's bytes, never more than max_bytes + 1 of them in memory.
+
+    Only a regular file is read: a FIFO or a device named ``x.toml`` would block or never end.
+    It is opened without blocking (O_NONBLOCK: opening a FIFO for reading otherwise waits for
+    a writer) and checked with fstat on the open file, so it cannot be swapped in between.
+    """
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise FileFormatError(
-                source, "", f"is {_size(size)}, over the limit of {_size(max_bytes)}"
-            )
-        with path.open("rb") as f:
-            # In small pieces (read(n) reserves n bytes at once), and one byte past the limit at
-            # most: a device or pipe reports size 0 but may be endless.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise FileFormatError(source, "", "no such file") from None
+    except IsADirectoryError:
+        raise FileFormatError(source, "", "is a folder, not a file") from None
+    except OSError as error:
+        raise FileFormatError(source, "", f"cannot read it: {error.strerror}") from None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise FileFormatError(source, "", "is a folder, not a file")
+            if not stat.S_ISREG(info.st_mode):
+                raise FileFormatError(
+                    source, "", f"is not a regular file (it is a {_file_kind(info.st_mode)})"
+                )
+            if info.st_size > max_bytes:
+                raise FileFormatError(
+                    source, "", f"is {_size(info.st_size)}, over the limit of {_size(max_bytes)}"
+                )
+            # In small pieces (read(n) reserves n bytes at once), and one byte past the limit
+            # at most: a file may grow while it is read.
             chunks, total = [], 0
             while total <= max_bytes:
                 chunk = f.read(min(1 << 16, max_bytes + 1 - total))
@@ -146,8 +166,6 @@ def _read_bounded(path: Path, source: str, max_bytes: int) -> bytes:
                 chunks.append(chunk)
                 total += len(chunk)
             raw = b"".join(chunks)
-    except FileNotFoundError:
-        raise FileFormatError(source, "", "no such file") from None
     except IsADirectoryError:
         raise FileFormatError(source, "", "is a folder, not a file") from None
     except OSError as error:
@@ -155,6 +173,16 @@ def _read_bounded(path: Path, source: str, max_bytes: int) -> bytes:
     if len(raw) > max_bytes:
         raise FileFormatError(source, "", f"is over the limit of {_size(max_bytes)}")
     return raw
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "named pipe, a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
 
 
 def _count(n: int, noun: str) -> str:
@@ -165,32 +193,64 @@ def _size(n: int) -> str:
     return f"{n / (1 << 20):.1f} MiB" if n >= 1 << 20 else f"{n} bytes"
 
 
-# Strings and comments, whose brackets and digits are text, not structure. JSON has only
+# Strings and comments, whose brackets, digits and dots are text, not structure. JSON has only
 # "..." strings; TOML also has '...', """...""", '''...''' and # comments. An unterminated
-# string runs to the end (the parser reports it); no nested repeats, so matching is linear.
-_JSON_TEXT = re.compile(r'"(?:[^"\\]|\\.)*"?', re.DOTALL)
+# string runs to the end (the parser reports it). Every repeat is possessive (*+): the regex
+# engine keeps no backtracking record per character, so a 16 MiB string costs a few KB to skip
+# (the alternation "(?:[^"\\]|\\.)*" it replaces cost ~150 bytes per character).
+_JSON_STRING = r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?'
 _TOML_TEXT = re.compile(
-    r'"""(?:[^\\]|\\.)*?(?:"""|$)|\'\'\'.*?(?:\'\'\'|$)|"(?:[^"\\\n]|\\.)*"?|\'[^\'\n]*\'?|#[^\n]*',
-    re.DOTALL,
+    r'"""[^"\\]*+(?:(?:\\.|"(?!""))[^"\\]*+)*+(?:"""|$)'
+    r"|'''[^']*+(?:'(?!'')[^']*+)*+(?:'''|$)"
+    r'|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"?'
+    r"|'[^'\n]*+'?"
+    r"|#[^\n]*+",
 )
-_BRACKETS = re.compile(r"[\[\]{}]")
-_LONG_DIGITS = re.compile(rf"[0-9_]{{{MAX_DIGITS + 1},}}")
+# A run of digits counts from its first digit only (the lookbehind): matching from every digit
+# of a long run would take time quadratic in its length.
+_LONG_DIGITS = rf"(?<![0-9_])[0-9_]{{{MAX_DIGITS + 1}}}"
+_JSON_TOKENS = re.compile(rf"{_JSON_STRING}|[\[\]{{}}]|{_LONG_DIGITS}")
+_STRUCTURE_TOKENS = re.compile(rf"[\[\]{{}}]|{_LONG_DIGITS}")
+# A TOML key of dotted parts (bare or quoted: quoted ones are "" by then), e.g. a.b."c".d.
+# tomllib takes time quadratic in the number of parts (50,000 parts: 34 s), so they are
+# bounded before it runs. Floats and times (1.5, 07:32:00.25) match with one dot.
+_DOTTED_KEY = re.compile(r'(?:[A-Za-z0-9_-]++|"")(?:[ \t]*+\.[ \t]*+(?:[A-Za-z0-9_-]++|""))++')
+MAX_KEY_PARTS = 32  # parts of one dotted TOML key; lessons use 2 or 3
 
 
 def _check_shape_of_text(text: str, source: str, fmt: str, max_depth: int) -> None:
-    """Refuse text nested deeper than max_depth or with absurdly long numbers, before parsing.
+    """Refuse text nested deeper than max_depth, with absurdly long numbers or (TOML) keys of
+    too many dotted parts, before parsing.
 
     A bounded scan instead of trusting the parsers: JSON's and TOML's parsers recurse once per
-    bracket, and Python's int() takes quadratic time on huge digit strings before 3.11.
+    bracket, tomllib is quadratic in a key's dotted parts, and Python's int() takes quadratic
+    time on huge digit strings before 3.11. Memory: a few KB for JSON whatever the file holds;
+    for TOML (files of at most 1 MiB) a copy of the text with its strings left out.
     """
-    structure = (_JSON_TEXT if fmt == "json" else _TOML_TEXT).sub('""', text)
+    if fmt == "json":
+        tokens = _JSON_TOKENS.finditer(text)
+    else:
+        structure = _TOML_TEXT.sub('""', text)
+        for match in _DOTTED_KEY.finditer(structure):
+            parts = match.group().count(".") + 1
+            if parts > MAX_KEY_PARTS:
+                start = match.group()[:20]
+                raise FileFormatError(
+                    source, "", f"has a key of {parts} dotted parts ({start!r}...); at most "
+                    f"{MAX_KEY_PARTS} are allowed"
+                )
+        text, tokens = structure, _STRUCTURE_TOKENS.finditer(structure)
     depth = 0
-    for match in _BRACKETS.finditer(structure):
-        depth += 1 if match.group() in "[{" else -1
-        if depth > max_depth:
-            raise FileFormatError(source, "", f"nested deeper than {max_depth} levels")
-    if _LONG_DIGITS.search(structure):
-        raise FileFormatError(source, "", f"has a number with more than {MAX_DIGITS} digits")
+    for match in tokens:
+        char = text[match.start()]
+        if char in "[{":
+            depth += 1
+            if depth > max_depth:
+                raise FileFormatError(source, "", f"nested deeper than {max_depth} levels")
+        elif char in "]}":
+            depth -= 1
+        elif char != '"':
+            raise FileFormatError(source, "", f"has a number with more than {MAX_DIGITS} digits")
 
 
 def _parse_int(digits: str) -> int | float:

@@ -11,7 +11,7 @@ layered structure the sheet, the quiz, the drawings and the printed-number check
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from autograd import Value
@@ -200,22 +200,64 @@ def _activate(g: _Builder, z: Value, activation: str, label: str, slope: float) 
     return g.name(UNIT_ACTIVATIONS[activation].apply(z, slope), label)
 
 
+def _log_probability(g: _Builder, p: Value, label: str, stable: Callable[[], Value] | None,
+                     ) -> Value:  # fmt: skip
+    """``log p`` for a probability the network computed, labelled ``label``.
+
+    The textbook graph ``log(p)`` while p's float lies strictly between 0 and 1. When it
+    rounded to 0 or 1 (a saturated sigmoid, a softmax output that underflowed: the true p is
+    tiny, or just below 1), ``stable()`` builds the same number from the logit instead
+    (``-softplus(-z)`` for a sigmoid, ``z - logsumexp`` for a softmax), so a valid lesson never
+    fails with log(0), a term of weight 0 is worth 0 and not an error, and log p of a p that
+    rounded to 1 keeps its digits (-4.2e-18 at z = 40, not 0).
+    """
+    if 0.0 < p.data < 1.0 or stable is None:
+        return g.name(p.log(), label)
+    return g.name(stable(), label)
+
+
 def _loss(g: _Builder, spec: LessonSpec, outputs: list[Value], targets: list[Value]) -> Value:
     """The loss graph, written the way the spec's loss and difference say."""
     loss = spec.loss
     n = len(outputs)
     if loss.kind == "cross_entropy":
-        logs = [g.name(y.log(), f"log {y.label}") for y in outputs]
+        # The outputs are one softmax layer: y_k = exp(z_k) / total.
+        zs = [y.parents[0].parents[0] for y in outputs if y.op == "/"]
+        lse: list[Value] = []  # log(sum_j exp(z_j)), built once, only if some y needs it
+
+        def from_logits(k: int) -> Callable[[], Value] | None:
+            if len(zs) != n:
+                return None
+
+            def stable() -> Value:
+                if not lse:
+                    m = max(z.data for z in zs)  # a constant shift: exp(z - m) <= 1
+                    lse.append(_total_of([(z - m).exp() for z in zs]).log() + m)
+                return zs[k] - lse[0]
+
+            return stable
+
+        logs = [_log_probability(g, y, f"log {y.label}", from_logits(k))
+                for k, y in enumerate(outputs)]  # fmt: skip
         terms = [g.name(t * lg, f"{t.label}*{lg.label}") for t, lg in zip(targets, logs)]
         total = -g.sum(terms)
     elif loss.kind == "binary_cross_entropy":
         terms = []
         for y, t in zip(outputs, targets):
             one = g.leaf("1", 1.0)
-            right = g.name(t * g.name(y.log(), f"log {y.label}"), f"{t.label}*log {y.label}")
+            z = y.parents[0] if y.op == "sigmoid" else None
+            # log y = -softplus(-z), log(1 - y) = -softplus(z): used where y rounded to 0 or
+            # to 1 (z below about -745 or above about 37).
+            log_y = _log_probability(g, y, f"log {y.label}",
+                                     None if z is None else lambda z=z: -((-z).softplus()))
+            right = g.name(t * log_y, f"{t.label}*log {y.label}")
+            if 0.0 < y.data < 1.0 or z is None:
+                rest = g.name(one - y, f"1 - {y.label}")
+                log_rest = g.name(rest.log(), f"log(1 - {y.label})")
+            else:
+                log_rest = g.name(-z.softplus(), f"log(1 - {y.label})")
             wrong = g.name(
-                g.name(one - t, f"1 - {t.label}")
-                * g.name(g.name(one - y, f"1 - {y.label}").log(), f"log(1 - {y.label})"),
+                g.name(one - t, f"1 - {t.label}") * log_rest,
                 f"(1 - {t.label})*log(1 - {y.label})",
             )
             terms.append(g.name(-(right + wrong), f"bce {y.label}"))
@@ -243,6 +285,13 @@ def _loss(g: _Builder, spec: LessonSpec, outputs: list[Value], targets: list[Val
     if total.label and g.nodes.get(total.label) is total:
         del g.nodes[total.label]  # the last partial sum is the loss itself: one label, "loss"
     return g.name(total, "loss")
+
+
+def _total_of(terms: list[Value]) -> Value:
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
 
 
 def build_lesson(

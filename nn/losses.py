@@ -18,9 +18,10 @@ name                                per-sample loss                             
 ``squared_error``                   (t - y)^2 (the case study's form)                sum
 ``half_squared_error``              1/2 (y - t)^2 (so that dL/dy = y - t)            sum
 ``binary_cross_entropy``            -(t log p + (1 - t) log(1 - p)), p probability    mean
-``binary_cross_entropy_with_logits`` softplus(z) - t z  (the same, with p = sigmoid(z)) mean
+``binary_cross_entropy_with_logits`` t sp(-z) + (1 - t) sp(z), sp = softplus        mean
 ``cross_entropy``                   -log p[label], p probabilities (softmax output)  (one term)
-``softmax_cross_entropy``           log(sum_i e^z_i) - z[label], z logits            (one term)
+``softmax_cross_entropy``           log(sum_i e^z_i) - z[label], z logits (as        (one term)
+                                    softplus(logsumexp_{i != label} z_i - z[label]))
 ``hinge``                           relu(1 - t s), t in {-1, +1} (micrograd's demo)  mean
 ==================================  ===============================================  ===========
 
@@ -188,15 +189,24 @@ def _check_probability_target(t: float, loss: str, where: str) -> float:
 
 
 def _bce_logit_term(z: Value, t: float) -> Value:
-    # -(t log sigmoid(z) + (1-t) log(1 - sigmoid(z))) = softplus(z) - t z: no exp overflow and
-    # no log(0), and its derivative is sigmoid(z) - t.
-    return z.softplus() - t * z
+    # -(t log sigmoid(z) + (1-t) log(1 - sigmoid(z))) with -log sigmoid(z) = softplus(-z) and
+    # -log(1 - sigmoid(z)) = softplus(z): t softplus(-z) + (1-t) softplus(z). Each softplus is
+    # exact (max(x, 0) + log1p(e^-|x|)), so no exp overflow, no log(0), and no cancellation:
+    # the shorter softplus(z) - t z gives 37.0 - 37.0 = 0.0 at z = 37, t = 1 instead of
+    # log1p(e^-37) = 8.5e-17. Its derivative is sigmoid(z) - t. A term of weight 0 (t = 0 or
+    # t = 1) is left out of the graph, not built and multiplied by zero.
+    if t == 1.0:
+        return (-z).softplus()
+    if t == 0.0:
+        return z.softplus()
+    return t * (-z).softplus() + (1.0 - t) * z.softplus()
 
 
 def binary_cross_entropy_with_logits(outputs: Any, targets: Any) -> Value:
-    """Binary cross-entropy from logits z (p = sigmoid(z)): softplus(z) - t z, mean over outputs.
+    """Binary cross-entropy from logits z (p = sigmoid(z)), mean over outputs.
 
-    Targets are 0/1 (or any probability in [0, 1]). Stable for any z.
+    Per output ``t softplus(-z) + (1 - t) softplus(z)``: targets are 0/1 (or any probability in
+    [0, 1]). Exact for any z (at z = 37, t = 1 it is log1p(e^-37) = 8.5e-17, not 0).
     """
     name = "binary_cross_entropy_with_logits"
 
@@ -210,8 +220,9 @@ def binary_cross_entropy(outputs: Any, targets: Any) -> Value:
     """Binary cross-entropy from probabilities p: -(t log p + (1-t) log(1-p)), mean over outputs.
 
     When p was produced by ``sigmoid`` (as the output of ``MLP(..., output_activation="sigmoid")``
-    is), the loss is computed from the logit z underneath as ``softplus(z) - t z``: equal in value
-    and gradient, but it never takes log(0) when the sigmoid saturates. The graph then goes from
+    is), the loss is computed from the logit z underneath as in
+    :func:`binary_cross_entropy_with_logits`: equal in value and gradient, but it never takes
+    log(0) when the sigmoid saturates. The graph then goes from
     the loss straight to z. Any other p must lie strictly between 0 and 1.
     """
     name = "binary_cross_entropy"
@@ -263,15 +274,19 @@ def _class_loss(
 def softmax_cross_entropy(outputs: Any, targets: Any) -> Value:
     """Cross-entropy of softmax(logits) against a class index, computed stably from the logits.
 
-    ``log(sum_i exp(z_i)) - z[label]`` with the log-sum-exp shifted by m = max z (a constant):
-    ``log(sum_i exp(z_i - m)) + m``, so exp() never overflows. Its gradient with respect to the
-    logits is ``softmax(z) - onehot(label)`` (the matrix-form derivation's delta = y_hat - y).
+    ``log(sum_i exp(z_i)) - z[label]`` = ``log(1 + sum_{i != label} exp(z_i - z[label]))`` =
+    ``softplus(r - z[label])`` with ``r = log(sum_{i != label} exp(z_i))``, the log-sum-exp of
+    the other logits, shifted by their largest m (a constant): ``m + log(sum exp(z_i - m))``.
+    exp() never overflows, the log's argument is at least 1, and softplus keeps the digits
+    when the true class wins by far (log(1 + 1e-20) would be 0.0). Its gradient with respect
+    to the logits is ``softmax(z) - onehot(label)`` (the matrix-form derivation's delta).
     """
 
     def term(z: list[Value], label: int, where: str) -> Value:
-        m = max(v.data for v in z)
-        total = _total([(v - m).exp() for v in z])
-        return total.log() + m - z[label]
+        others = [v for i, v in enumerate(z) if i != label]
+        m = max(v.data for v in others)
+        rest = _total([(v - m).exp() for v in others]).log() + m
+        return (rest - z[label]).softplus()
 
     return _class_loss(outputs, targets, "softmax_cross_entropy", term)
 

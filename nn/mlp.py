@@ -17,6 +17,7 @@ from autograd.value import unchecked_weighted_sum
 from nn.activations import ACTIVATIONS, check_activation, softmax
 from nn.files import (
     FileFormatError,
+    check_keys,
     check_length,
     check_number,
     lookup,
@@ -499,6 +500,17 @@ class MLP(Module):
                 f"describes an MLP with {count:,} parameters; at most {MAX_PARAMETERS:,} "
                 "can be loaded",
             )
+        memory = build_memory(nin, sizes)
+        if memory > MAX_BUILD_MEMORY:
+            # Parameters alone do not bound the work: 500,000 layers of one unit are only a
+            # million parameters, but each unit and layer is an object of its own (964 MB).
+            raise FileFormatError(
+                source,
+                "config.sizes",
+                f"describes an MLP of {count:,} parameters in {sum(sizes):,} units and "
+                f"{len(sizes):,} layers: building it takes about {memory >> 20:,} MiB; at most "
+                f"{MAX_BUILD_MEMORY >> 20} MiB of model is built (MAX_BUILD_MEMORY)",
+            )
         state = document["state"]
         if len(state) != count:
             raise FileFormatError(
@@ -543,16 +555,33 @@ class MLP(Module):
         return message
 
 
+# Memory one MLP needs, measured with tracemalloc on CPython 3.11 (MLP(1000, [1000]) and
+# MLP(1, [1] * 20000)): about 176 bytes per parameter (its Value) and 740 per unit (its Neuron,
+# lists and output). Rounded up.
+_BYTES_PER_PARAMETER = 180
+_BYTES_PER_UNIT = 800
+MAX_BUILD_MEMORY = 256 << 20  # a model file may describe at most this much model
+
+
+def build_memory(nin: int, sizes: Sequence[int]) -> int:
+    """About how many bytes ``MLP(nin, sizes)`` takes (see ``_BYTES_PER_PARAMETER``)."""
+    return parameter_count(nin, sizes) * _BYTES_PER_PARAMETER + sum(sizes) * _BYTES_PER_UNIT
+
+
 def parameter_count(nin: int, sizes: Sequence[int]) -> int:
     """How many parameters ``MLP(nin, sizes)`` has: (inputs + 1) * units per layer."""
     widths = [nin, *sizes]
     return sum((widths[i] + 1) * widths[i + 1] for i in range(len(sizes)))
 
 
+CONFIG_KEYS = ("nin", "sizes", "activation", "output_activation", "fused")
+
+
 def _read_config(config: Any, source: str) -> tuple[int, list[int], str, str, bool]:
     """The checked fields of a saved MLP configuration (each error names its field)."""
     document = {"config": config}  # so that every path, and so every message, starts "config."
     require(document, "config", dict, source=source)
+    check_keys(config, "config", CONFIG_KEYS, source=source)  # a typo must not pass unseen
     size = {"source": source, "integer": True, "minimum": 1, "maximum": MAX_PARAMETERS}
     nin = check_number(lookup(document, "config.nin", source=source), "config.nin", **size)
     where = "config.sizes"

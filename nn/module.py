@@ -6,13 +6,12 @@ import json
 import math
 import numbers
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from autograd import Value
 from nn.files import FileFormatError, check_number, child, read_data, require
+from nn.safe_write import write_file
 
 FILE_FORMAT = "stepgrad-model"  # the "format" field of a saved model file
 FILE_VERSION = 1
@@ -109,9 +108,12 @@ class Module:
     # -- files ---------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the configuration and every parameter to a JSON file (replaced atomically).
+        """Write the configuration and every parameter to a JSON file.
 
         Floats are written with ``repr`` precision, so ``load`` gives back identical numbers.
+        The file is written as :func:`nn.safe_write.write_file` writes: complete or not at all
+        (the old model stays on a full disk or a Ctrl-C), through a symbolic link to its target,
+        keeping the target's mode and hard links; a read-only file is refused.
         """
         named = self.named_parameters()
         for name, p in named:
@@ -125,22 +127,9 @@ class Module:
             "state": {name: p.data for name, p in named},
         }
         text = json.dumps(document, indent=1, allow_nan=False)
-        path = Path(path)
-        folder = path.parent
-        if not folder.is_dir():  # say so, instead of naming the temporary file we could not make
-            raise FileNotFoundError(f"cannot save {path}: the folder {folder} does not exist")
-        if path.is_dir():
-            raise IsADirectoryError(f"cannot save {path}: it is a folder")
-        # Write to a temporary file next to the target, then rename: a crash half-way never
-        # leaves a truncated model file behind.
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # write_file: through a symlink to its target, keeping the target's mode and hard links,
+        # refusing a read-only file, and never leaving a half-written model (see nn.safe_write).
+        write_file(path, text, verb="save")
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Set this module's parameters from a file written by ``save``.

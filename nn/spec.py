@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,35 @@ MAX_PRINTED = 500
 MAX_TEXT = 400  # characters in a title, note, symbol or printed text
 MAX_NOTES = 20
 MAX_SYMBOL = 40
+# Training is bounded by its work, not by a count of steps: steps x parameters (each step
+# updates every parameter once, and builds and walks a graph of about twice as many nodes).
+# A network of fewer than MIN_STEP_WORK parameters counts as that many: each step also prints
+# a line. 200,000 allows 16,666 steps of a 2-2-2 network (12 parameters) and 23 of the largest
+# lesson (8 layers of 32 units, 8,448 parameters): a few seconds each; see docs/limits.md.
+MAX_WORK = 200_000
+MIN_STEP_WORK = 10
+
+
+def training_work(steps: int, parameters: int) -> int:
+    """The work of ``steps`` training steps of a network of ``parameters`` parameters."""
+    return steps * max(parameters, MIN_STEP_WORK)
+
+
+def most_steps(parameters: int) -> int:
+    """The most training steps within :data:`MAX_WORK` for a network of ``parameters``."""
+    return MAX_WORK // max(parameters, MIN_STEP_WORK)
+
+
+def work_problem(what: str, steps: int, parameters: int) -> str | None:
+    """Why ``steps`` training steps are too much for this network, or None if they are not."""
+    if training_work(steps, parameters) <= MAX_WORK:
+        return None
+    return (
+        f"{what} {steps:,} with {parameters:,} parameters is {training_work(steps, parameters):,} "
+        f"units of training work (steps x parameters, at least {MIN_STEP_WORK} a step), over "
+        f"the limit of {MAX_WORK:,} (MAX_WORK): at most {most_steps(parameters):,} steps for "
+        "this network"
+    )
 
 _TOP_KEYS = {
     "name", "title", "source", "notes", "learning_rate", "inputs", "targets", "layers", "loss",
@@ -45,7 +75,7 @@ _LAYER_KEYS = {
 _LAYER_SYMBOL_KEYS = {"weights", "biases", "z", "a", "delta"}
 _LOSS_KEYS = {"kind", "reduction", "difference", "symbol", "show_output_slope", "terms"}
 _PRINTED_KEYS = {"name", "value", "text", "after"}
-_SYMBOL = re.compile(r"^[^\s=,]{1,40}$")
+_SYMBOL = re.compile(r"[^\s=,]{1,40}")  # used with fullmatch: "$" would accept "i1\n"
 _PRINTED_NUMBER = re.compile(r"^[−-]?\d+(\.\d+)?$")
 
 
@@ -220,17 +250,28 @@ class _Check:
         return tuple(self.number(v, f"{where}[{k}]") for k, v in enumerate(value))
 
     def text(self, value: object, where: str, limit: int = MAX_TEXT) -> str:
+        """Text from the file, with control and bidi characters made visible (``\\x1b``)."""
         if not isinstance(value, str):
             raise self.fail(where, f"must be text, got {_kind(value)}")
         if len(value) > limit:
             raise self.fail(where, f"is longer than {limit} characters")
-        return value
+        return visible_text(value)
 
     def symbol(self, value: object, where: str) -> str:
-        text = self.text(value, where, MAX_SYMBOL)
-        if not _SYMBOL.match(text):
-            raise self.fail(where, f"{text!r} is not a usable symbol (no spaces, '=' or ',')")
-        return text
+        if not isinstance(value, str):
+            raise self.fail(where, f"must be text, got {_kind(value)}")
+        if len(value) > MAX_SYMBOL:
+            raise self.fail(where, f"is longer than {MAX_SYMBOL} characters")
+        hidden = next((ch for ch in value if _is_hidden(ch)), None)
+        if hidden is not None:
+            raise self.fail(
+                where,
+                f"{value!r} is not a usable symbol: it holds the control or formatting "
+                f"character U+{ord(hidden):04X}",
+            )
+        if not _SYMBOL.fullmatch(value):
+            raise self.fail(where, f"{value!r} is not a usable symbol (no spaces, '=' or ',')")
+        return value
 
     def choice(self, value: object, where: str, choices: Sequence[str]) -> str:
         if not isinstance(value, str) or value not in choices:
@@ -243,6 +284,36 @@ class _Check:
         if not isinstance(value, bool):
             raise self.fail(where, f"must be true or false, got {_kind(value)}")
         return value
+
+
+# Characters a file must not send to a terminal: C0/C1 controls (ESC starts the sequences that
+# set the window title, clear the screen or write the clipboard), bidi overrides and isolates
+# (they reorder what is shown), lone surrogates (no encoding can write them) and the other
+# invisible or unassigned code points. ZWNJ/ZWJ stay: some scripts and emoji need them.
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+_JOINERS = {"\u200c", "\u200d"}
+
+
+def _is_hidden(ch: str) -> bool:
+    return unicodedata.category(ch) in _HIDDEN_CATEGORIES and ch not in _JOINERS
+
+
+def visible_text(text: str) -> str:
+    """``text`` with every control, bidi or other invisible character written as an escape.
+
+    ``"a\x1b]0;x\x07"`` becomes ``"a\\x1b]0;x\\x07"``, ``"\u202e"`` becomes ``"\\u202e"``: what
+    a title or note from a file says is shown, never acted on by the terminal.
+    """
+    if text.isprintable():  # the common case: nothing to do (isprintable is False for all
+        return text  # of the hidden categories, and also for spaces other than " ")
+    out = []
+    for ch in text:
+        if _is_hidden(ch):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def _kind(value: object) -> str:
@@ -422,7 +493,7 @@ def _values_and_symbols(
     return values, _symbol_list(c, None, where, len(values), stem)
 
 
-def _printed(c: _Check, raw: object) -> tuple[PrintedEntry, ...]:
+def _printed(c: _Check, raw: object, parameters: int) -> tuple[PrintedEntry, ...]:
     if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence):
         raise c.fail("printed", f"must be a list of tables ([[printed]]), got {_kind(raw)}")
     if len(raw) > MAX_PRINTED:
@@ -446,8 +517,11 @@ def _printed(c: _Check, raw: object) -> tuple[PrintedEntry, ...]:
                 f"{printed!r} is not a number as printed (digits, one point, a sign)",
             )
         after = t.get("after", 0)
-        if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= 1000:
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
             raise c.fail(_join(where, "after"), "must be a whole number of training steps")
+        too_much = work_problem("after", after, parameters)
+        if too_much is not None:  # bounded by work (see MAX_WORK), not by a count
+            raise c.fail(_join(where, "after"), too_much)
         entries.append(
             PrintedEntry(
                 name=name,
@@ -544,7 +618,7 @@ def parse_spec(data: object, source: str = "") -> LessonSpec:
         layers=tuple(layers),
         loss=loss,
         error_sign=-1 if error_term == "-dL/dz" else 1,
-        printed=_printed(c, top.get("printed", [])),
+        printed=_printed(c, top.get("printed", []), _parameter_count(layers)),
         shortcut_owner=c.text(top.get("shortcut_owner", "textbook's"), "shortcut_owner", 60),
         lr_symbol=c.symbol(top.get("learning_rate_symbol", "η"), "learning_rate_symbol"),
     )
@@ -559,6 +633,8 @@ def _loss_terms(c: _Check, raw: object, n: int) -> tuple[str, ...]:
     if isinstance(raw, str) or not isinstance(raw, Sequence) or len(raw) != n:
         raise c.fail("loss.terms", f"must be a list of {n} symbols, one per output")
     return tuple(c.symbol(v, f"loss.terms[{k}]") for k, v in enumerate(raw))
+
+
 _PROGRAM_KEYS = {
     "name", "title", "source", "notes", "learning_rate", "program", "given", "parameters",
     "symbols", "printed",
@@ -608,7 +684,7 @@ def _program_spec(c: _Check, data: Mapping[str, object]) -> LessonSpec:
         notes_raw = [notes_raw]
     if not isinstance(notes_raw, Sequence) or len(notes_raw) > MAX_NOTES:
         raise c.fail("notes", f"must be a list of at most {MAX_NOTES} texts")
-    printed = _printed(c, top.get("printed", []))
+    printed = _printed(c, top.get("printed", []), len(parameters))
     for k, entry in enumerate(printed):
         if entry.after:
             raise c.fail(f"printed[{k}].after", "a program lesson checks the first pass only")
@@ -629,6 +705,16 @@ def _program_spec(c: _Check, data: Mapping[str, object]) -> LessonSpec:
         printed=printed,
         program=ProgramSpec(text, tuple(given), tuple(parameters), symbols),
     )
+
+
+def _parameter_count(layers: Sequence[LayerSpec]) -> int:
+    """How many numbers a training step updates: every weight, and each trained bias once."""
+    count = 0
+    for layer in layers:
+        count += layer.units * layer.fan_in
+        if layer.train_biases:
+            count += 1 if layer.shared_bias else layer.units
+    return count
 
 
 def _check_unique_symbols(c: _Check, spec: LessonSpec) -> None:

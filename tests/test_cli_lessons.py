@@ -207,5 +207,5 @@ def test_training_a_large_lesson_for_long_is_refused_before_any_work(capsys, tmp
     start = time.perf_counter()
     code, out, err = run(capsys, str(path), "--steps", "5000")
     assert code == 2 and out == ""
-    assert "at most 236 steps for this network" in err  # 2_000_000 // (8 * 32 * 33)
+    assert "at most 23 steps for this network" in err  # 200_000 // (8 * 32 * 33)
     assert time.perf_counter() - start < 10

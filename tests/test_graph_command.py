@@ -99,14 +99,15 @@ def test_bad_output_names_are_one_clear_line(tmp_path, capsys, argv, message):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_missing_dot_is_explained_and_the_dot_file_kept(tmp_path, capsys, monkeypatch):
+def test_missing_dot_is_explained_and_the_users_dot_file_left_alone(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     out = tmp_path / "graph.png"
+    (tmp_path / "graph.dot").write_text("the user's own graph", encoding="utf-8")
     assert main(["graph", "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert "sudo apt-get install graphviz" in err and "brew install graphviz" in err
     assert not out.exists()
-    assert (tmp_path / "graph.dot").read_text(encoding="utf-8").startswith("digraph stepgrad {")
+    assert (tmp_path / "graph.dot").read_text(encoding="utf-8") == "the user's own graph"
 
 
 # ---------------------------------------------------------------------------------------------

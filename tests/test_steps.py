@@ -119,11 +119,11 @@ def test_step_svgs_are_written_one_per_step(tmp_path):
         assert highlighted_records(path.read_text(encoding="utf-8")) == [label]
 
 
-def test_missing_dot_keeps_the_graph_source(tmp_path, monkeypatch):
+def test_missing_dot_writes_no_file_at_all(tmp_path, monkeypatch):
     example = build_example("1-1-1")
     monkeypatch.setenv("PATH", str(tmp_path))
+    (tmp_path / "steps.dot").write_text("the user's own graph", encoding="utf-8")
     with pytest.raises(GraphvizNotFoundError, match="sudo apt-get install graphviz"):
         write_steps_html(example.loss, tmp_path / "steps.html")
     assert not (tmp_path / "steps.html").exists()
-    saved = (tmp_path / "steps.dot").read_text(encoding="utf-8")
-    assert saved.startswith("digraph stepgrad {") and "loss" in saved
+    assert (tmp_path / "steps.dot").read_text(encoding="utf-8") == "the user's own graph"

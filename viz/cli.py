@@ -7,7 +7,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from autograd import __version__
+# Nothing heavy is imported at module level (the engine, numpy and the drawing modules load in
+# main()), so that a Ctrl-C during start-up reaches main()'s handler: exit 130, no traceback.
 
 EXAMPLES = ("2-2-1", "1-1-1", "softmax", "2-2-2")
 FORMATS = ("text", "markdown", "json")
@@ -35,11 +36,27 @@ def _non_negative_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every `stepgrad` command."""
+    from nn.files import MAX_BYTES, MAX_DEPTH, MAX_KEY_PARTS
+    from nn.spec import MAX_LAYERS, MAX_UNITS, MAX_WORK, most_steps
+
+    largest = MAX_LAYERS * MAX_UNITS * (MAX_UNITS + 1)  # parameters, every layer MAX_UNITS wide
+    limits = (
+        "limits (see docs/limits.md):\n"
+        f"  lesson files: at most {MAX_BYTES >> 20} MiB, {MAX_LAYERS} layers of {MAX_UNITS} units, "
+        f"nesting {MAX_DEPTH} deep, {MAX_KEY_PARTS} parts per dotted TOML key\n"
+        f"  training (--steps, printed 'after'): steps x parameters <= {MAX_WORK:,}, e.g. "
+        f"{most_steps(12):,} steps of a 2-2-2 network, {most_steps(largest):,} of the largest "
+        "lesson"
+    )
     parser = argparse.ArgumentParser(
         prog="stepgrad",
         description="See backpropagation: step through worked examples "
         "by hand, and draw computation graphs with every gradient on them.",
+        epilog=limits,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from autograd import __version__
+
     parser.add_argument("--version", action="version", version=f"stepgrad {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -47,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         "example",
         help="step through a worked example: forward pass, loss, deltas, gradients, update",
         description="Print every number of a worked example with the formula that made it.",
+        epilog=limits,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     example.add_argument(
         "name",
@@ -79,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps",
         type=_non_negative_int,
         default=5,
-        help="further training iterations whose loss is shown (default: 5)",
+        help="further training iterations whose loss is shown (default: 5); bounded by work: "
+        f"steps x parameters <= {MAX_WORK:,} (a 2-2-2 network: {most_steps(12):,} steps; the "
+        f"largest lesson: {most_steps(largest):,})",
     )
     example.add_argument(
         "--compare-printed",
@@ -239,10 +260,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:  # noqa: SLF001 - argparse offers no public way back
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            return action.choices[name]
+    raise LookupError(name)
+
+
+def trace_argv(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``argv`` with the trace formula made safe to start with a minus: ``trace "-x*y" x=1``.
+
+    argparse takes every argument that starts with ``-`` (and is not a plain negative number)
+    for an option, so ``-x*y`` or ``-3*x`` would be refused. After ``trace``, every argument
+    that is not one of its options (or an option's value) is a positional one - the formula or
+    a NAME=VALUE binding: they are moved behind a ``--``, in their order, options first.
+    Any other command line is returned unchanged.
+    """
+    command = next((k for k, a in enumerate(argv) if not a.startswith("-")), None)
+    if command is None or argv[command] != "trace" or "--" in argv[command + 1 :]:
+        return argv
+    actions = _subparser(parser, "trace")._option_string_actions  # noqa: SLF001
+    options: list[str] = []
+    positionals: list[str] = []
+    rest = iter(argv[command + 1 :])
+    for arg in rest:
+        name = arg.split("=", 1)[0]
+        matches = [o for o in actions if o == name or (name.startswith("--") and
+                                                       len(name) > 2 and o.startswith(name))]
+        if not arg.startswith("-") or len(arg) == 1 or not matches:
+            positionals.append(arg)
+            continue
+        options.append(arg)
+        if actions[matches[0]].nargs != 0 and "=" not in arg:  # the option's value follows
+            value = next(rest, None)
+            if value is not None:
+                options.append(value)
+    return [*argv[: command + 1], *options, "--", *positionals]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `stepgrad` console script; returns the process exit code."""
     try:
-        return _run(argv)
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C, also while the modules load: no traceback
+        print("stepgrad: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # The reader went away (`stepgrad example | head`): stop quietly, as cat or grep do.
         # Standard output now points nowhere, so the final flush at exit cannot fail again.
@@ -255,9 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE: what a shell reports for a command ended by a closed pipe
 
 
-def _run(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(trace_argv(parser, list(sys.argv[1:] if argv is None else argv)))
     if args.command is None:
         parser.print_help()
         return 0
@@ -279,9 +341,6 @@ def _run(argv: Sequence[str] | None) -> int:
         return run_graph_command(args)
     except BrokenPipeError:
         raise  # not an error of the user's: main() ends quietly
-    except KeyboardInterrupt:  # Ctrl-C outside the quiz (which handles its own): no traceback
-        print("stepgrad: interrupted", file=sys.stderr)
-        return 130
     except (ValueError, OSError, RuntimeError) as error:
         # Expected failures (bad values, unwritable files, missing Graphviz) become one clear
         # line and exit code 2, not a traceback.

@@ -28,14 +28,22 @@ def is_close_enough(answer: float, true: float, tolerance: float = DEFAULT_TOLER
 
     Near 0 a relative tolerance would demand every digit, so the allowance never drops below
     ``tolerance * 0.1`` absolute: with the default 0.005, that is 0.5 % or 0.0005.
+    A non-finite true value (an overflow to inf, a nan) is matched only by the same non-finite
+    answer: the allowance around inf is inf itself, so any finite number would pass
+    ``abs(answer - true) <= ...`` (and inf - inf is nan, which fails every comparison).
     """
+    if not (math.isfinite(true) and math.isfinite(answer)):
+        if math.isnan(true) or math.isnan(answer):
+            return math.isnan(true) and math.isnan(answer)
+        return answer == true  # inf matches inf of the same sign, nothing else
     return abs(answer - true) <= tolerance * max(abs(true), 0.1)
 
 
 def parse_answer(text: str) -> float | str:
-    """A typed answer: a finite number, ``SKIP`` (empty, 's', 'skip') or ``QUIT`` ('q', 'quit').
+    """A typed answer: a number, ``SKIP`` (empty, 's', 'skip') or ``QUIT`` ('q', 'quit').
 
-    Accepts the typographic minus sign "−" too. Raises ValueError for anything else.
+    Accepts the typographic minus sign "−" too, and ``inf``, ``-inf``, ``∞`` and ``nan`` for
+    the numbers the sheet shows when a value overflowed. Raises ValueError for anything else.
     """
     word = text.strip().lower()
     if word in ("", "s", "skip"):
@@ -43,12 +51,9 @@ def parse_answer(text: str) -> float | str:
     if word in ("q", "quit", "exit"):
         return QUIT
     try:
-        number = float(word.replace("−", "-"))
+        return float(word.replace("−", "-").replace("∞", "inf"))
     except ValueError:
         raise ValueError(f"{text.strip()!r} is not a number") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{text.strip()!r} is not a finite number")
-    return number
 
 
 @dataclass
@@ -109,6 +114,8 @@ def _intro(explanation: Explanation, tolerance: float, total: int, out: TextIO) 
 
 MAX_ANSWER = 200  # characters read per answer: endless input must not fill the memory
 MAX_JUNK = 20  # answers in a row that are not numbers before the quiz gives up
+MAX_DISCARD = 1 << 21  # characters of an over-long line skipped per answer
+TOO_LONG = object()  # what _Reader.answer returns for a line over MAX_ANSWER characters
 
 
 class _Reader:
@@ -129,22 +136,35 @@ class _Reader:
             with contextlib.suppress(ImportError):
                 import readline  # noqa: F401
 
-    def answer(self, prompt: str) -> str | None:
-        """The next answer, or None at end of input (also when there is no stdin at all)."""
+    def answer(self, prompt: str) -> str | object | None:
+        """The next answer line, None at end of input (also when there is no stdin at all), or
+        ``TOO_LONG`` for a line over ``MAX_ANSWER`` characters, which is discarded whole: its
+        tail must not be scored as an answer of its own.
+        """
         if self.terminal:
             try:
-                return input(prompt)[:MAX_ANSWER] + "\n"
+                line = input(prompt)
             except EOFError:
                 _say(self.out)
                 return None
+            return TOO_LONG if len(line) > MAX_ANSWER else line + "\n"
         _say(self.out, prompt, end="")
         if self.stdin is None:
             return None
         try:
             line = self.stdin.readline(MAX_ANSWER + 1)
+            if len(line) <= MAX_ANSWER or line.endswith("\n"):
+                return line if line else None
+            # Over-long: read and drop the rest of the line in bounded pieces (never holding
+            # more than MAX_ANSWER + 1 characters). Input with no line end in sight (/dev/zero)
+            # counts as one over-long answer per MAX_DISCARD characters, so MAX_JUNK ends it.
+            for _ in range(MAX_DISCARD // MAX_ANSWER):
+                rest = self.stdin.readline(MAX_ANSWER + 1)
+                if not rest or rest.endswith("\n"):
+                    break
+            return TOO_LONG
         except (OSError, ValueError):  # a closed or unreadable stdin is the end of input
             return None
-        return line if line else None
 
 
 def _ask(
@@ -156,8 +176,8 @@ def _ask(
         if line is None:  # end of input (an empty answer would be "\n")
             _say(out)
             return None
-        if len(line) > MAX_ANSWER:
-            _say(out, f"  that answer is longer than {MAX_ANSWER} characters: type a number.")
+        if line is TOO_LONG:
+            _say(out, f"  over {MAX_ANSWER} characters: that answer was discarded; type a number.")
             continue
         try:
             return parse_answer(line)

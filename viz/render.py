@@ -9,6 +9,7 @@ import graphviz
 
 from autograd import Value
 from nn.network import NetworkLayout
+from nn.safe_write import encode_text, write_file
 from viz.draw import GRAPHVIZ_INSTALL_HINT, draw
 
 # file extension -> Graphviz output format (None: the DOT text, no Graphviz program needed)
@@ -18,8 +19,8 @@ FORMATS: dict[str, str | None] = {".svg": "svg", ".png": "png", ".pdf": "pdf", "
 class GraphvizNotFoundError(RuntimeError):
     """The Graphviz `dot` program is not installed; the message says how to install it.
 
-    ``source`` holds the DOT text that could not be rendered, and ``dot_path`` the file it was
-    saved to (None if it was not saved), so nothing is lost.
+    ``source`` holds the DOT text that could not be rendered, so nothing is lost; ``dot_path``
+    is the file it was saved to when a caller asked for that (None otherwise).
     """
 
     def __init__(self, message: str, source: str, dot_path: Path | None = None) -> None:
@@ -49,8 +50,9 @@ def render(
     program) or ``.dot`` (the DOT text). ``value`` may also be a network layout (drawn in the
     network view; ``view="network", model=mlp`` draws an MLP's) or a Digraph that ``draw``
     returned.
-    If `dot` is missing, the DOT text is written next to ``path`` (same name, ``.dot``) and
-    :class:`GraphvizNotFoundError` says how to install Graphviz. Returns the path written.
+    If `dot` is missing, :class:`GraphvizNotFoundError` says how to install Graphviz and carries
+    the DOT text as ``.source``; no other file is written (a ``.dot`` beside ``path`` may be the
+    user's own). Returns the path written.
     """
     path = Path(path)
     fmt = output_format(path)
@@ -66,35 +68,28 @@ def render(
     else:
         graph = draw(value, **draw_options)
     if fmt is None:
-        path.write_text(graph.source, encoding="utf-8")
-        return path
-    data = pipe(graph.source, fmt, save_source_to=path.with_suffix(".dot"))
-    path.write_bytes(data)
-    return path
+        return write_file(path, graph.source)
+    encode_text(graph.source, path)  # a label UTF-8 cannot hold: an error naming the file
+    return write_file(path, pipe(graph.source, fmt))
 
 
-def pipe(source: str, fmt: str, save_source_to: Path | None = None) -> bytes:
+def pipe(source: str, fmt: str) -> bytes:
     """Run `dot` on DOT text and return the output bytes, with clear errors.
 
-    When `dot` is missing the source is first saved to ``save_source_to`` (if given), then
-    :class:`GraphvizNotFoundError` is raised; when `dot` fails, a RuntimeError carries its message.
-    The source may hold several graphs: `dot` then writes one output after the other.
+    When `dot` is missing, :class:`GraphvizNotFoundError` (holding the source) is raised; when
+    `dot` fails, a RuntimeError carries its message. The source may hold several graphs: `dot`
+    then writes one output after the other.
     """
+    data = source.encode("utf-8")  # before `dot` runs: a lone surrogate is our error, not its
     try:
-        return graphviz.pipe("dot", fmt, source.encode("utf-8"), quiet=True)
+        return graphviz.pipe("dot", fmt, data, quiet=True)
     except graphviz.ExecutableNotFound:
-        saved = None
-        if save_source_to is not None:
-            save_source_to.write_text(source, encoding="utf-8")
-            saved = save_source_to
-        where = (
-            f" The DOT source was saved to {saved}; render it later with "
-            f"`dot -T{fmt} {saved} -o out.{fmt}`."
-            if saved
-            else " The DOT source is still available as the drawing's `.source`."
-        )
+        # No file is written here: a .dot beside the output may be the user's own. The text
+        # stays in the exception, and a .dot output name gives it without Graphviz.
         raise GraphvizNotFoundError(
-            f"cannot make {fmt.upper()}: {GRAPHVIZ_INSTALL_HINT}{where}", source, saved
+            f"cannot make {fmt.upper()}: {GRAPHVIZ_INSTALL_HINT} Without Graphviz, ask for the "
+            "DOT text instead (an output name ending in .dot).",
+            source,
         ) from None
     except graphviz.CalledProcessError as error:
         detail = (error.stderr or b"").decode("utf-8", "replace").strip()

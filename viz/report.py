@@ -9,6 +9,7 @@ to a terminal that may not know σ or δ.
 from __future__ import annotations
 
 import json
+import math
 import os
 
 from nn.diagnosis import ROUNDED_INTERMEDIATES, TRUNCATED
@@ -380,9 +381,35 @@ def to_json_data(explanation: Explanation) -> dict[str, object]:
     }
 
 
+NON_FINITE = {math.inf: "inf", -math.inf: "-inf"}  # and "nan": how strict JSON says them
+
+
+def json_safe(data: object) -> object:
+    """``data`` with every non-finite float replaced by the string "inf", "-inf" or "nan".
+
+    JSON has no spelling for them: Python's ``json`` writes ``Infinity`` and ``NaN``, which
+    ``JSON.parse`` and most other readers reject. A value that overflowed is still a fact worth
+    showing, so it becomes a string a reader can test for.
+    """
+    if isinstance(data, float):
+        if math.isfinite(data):
+            return data
+        return "nan" if math.isnan(data) else NON_FINITE[data]
+    if isinstance(data, dict):
+        return {key: json_safe(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [json_safe(value) for value in data]
+    return data
+
+
+def dumps_json(data: object) -> str:
+    """Strict JSON text of ``data`` (non-finite numbers as strings, see :func:`json_safe`)."""
+    return json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n"
+
+
 def render_json(explanation: Explanation) -> str:
-    """The explanation as JSON text (see :func:`to_json_data`)."""
-    return json.dumps(to_json_data(explanation), indent=2) + "\n"
+    """The explanation as strict JSON text (see :func:`to_json_data` and :func:`json_safe`)."""
+    return dumps_json(to_json_data(explanation))
 
 
 RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_json}

@@ -11,21 +11,31 @@ checked (``nn.printed``) and shown beside the true one.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from autograd import Value
 from nn.activations import UNIT_ACTIVATIONS
 from nn.lesson import LayerNodes, Lesson, build_lesson, engine_values, iterate_lesson
+from nn.lesson import _loss as lesson_loss  # the lesson's own loss graph, for the fast loop
 from nn.printed import Comparison, check_printed, quantity_symbol
-from nn.printed import Comparison, check_printed
 from nn.program import ProgramRun, local_derivative, step_formula
-from nn.spec import LessonSpec, parse_spec
+from nn.spec import (
+    INPUT_WEIGHT,
+    MAX_WORK,
+    LessonSpec,
+    SpecError,
+    most_steps,
+    parse_spec,
+    work_problem,
+)
 from viz.numbers import format_number
 
-MAX_STEPS = 5000  # more lines of loss than anyone reads; also bounds the run time
-MAX_WORK = 2_000_000  # training steps times weights: about a minute for the largest lesson
+# Training steps are bounded by their work (steps x parameters <= MAX_WORK, see nn.spec), not
+# by a count. MAX_STEPS is what that allows the smallest network: no lesson gets more.
+MAX_STEPS = most_steps(0)
 
 SECTION_FORWARD = "Forward pass"
 SECTION_LOSS = "Loss"
@@ -468,9 +478,122 @@ def _given_groups(lesson: Lesson) -> list[list[str]]:
 
 
 def check_steps(steps: object) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps must be a whole number from 0 to {MAX_STEPS}, got {steps!r}")
+    """``steps`` if it is a whole number from 0 to MAX_STEPS (each lesson's own bound is
+    checked by :func:`explain_lesson`: steps x parameters <= MAX_WORK)."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be a whole number of 0 or more, got {steps!r}")
+    if steps > MAX_STEPS:
+        raise ValueError(
+            f"steps {steps:,} is over the limit of {MAX_STEPS:,} for any network "
+            f"(steps x parameters <= {MAX_WORK:,}, MAX_WORK)"
+        )
     return steps
+
+
+class _PlainBuilder:
+    """What :func:`nn.lesson._loss` needs from a builder, without naming any node.
+
+    The training loop's graphs are never shown, only their numbers; labelling each node took
+    most of a step's time.
+    """
+
+    def __init__(self) -> None:
+        self.constants: dict[str, Value] = {}
+
+    def name(self, node: Value, label: str) -> Value:
+        return node
+
+    def leaf(self, label: str, data: float) -> Value:
+        if label not in self.constants:
+            self.constants[label] = Value(data)
+        return self.constants[label]
+
+    def sum(self, terms: list[Value]) -> Value:
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+        return total
+
+
+def _training_run(
+    lesson: Lesson, start: Mapping[str, float], steps: int
+) -> Iterator[tuple[float, dict[str, float]]]:
+    """The loss at the parameters ``start`` (after one update) and after each further update,
+    ``steps`` in all, each with the value of every output and target (by symbol).
+
+    The same graph as :func:`nn.lesson.build_lesson` builds - the same operations on the same
+    operands in the same order, and the lesson's own loss function - so the same numbers, bit
+    for bit (tests/test_long_runs.py checks it against iterate_lesson); but with plain
+    unlabelled Values, which makes a step about five times cheaper.
+    """
+    spec = lesson.spec
+    loss, numbers, parameters = _plain_graph(spec, start)
+    yield loss.data, numbers
+    for k in range(2, steps + 1):
+        loss.backward()
+        values = {name: p.data - lesson.lr * p.grad for name, p in parameters}
+        _check_finite(values, k)
+        loss, numbers, parameters = _plain_graph(spec, values)  # one graph per step
+        yield loss.data, numbers
+
+
+def _check_finite(values: Mapping[str, float], updates: int) -> None:
+    # As build_lesson refuses them: a diverging run is reported, not continued with inf/nan.
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise ValueError(
+                f"training diverged: after {updates} updates parameter {name!r} is {value!r}; "
+                "try a smaller learning rate (--lr) or fewer --steps"
+            )
+
+
+def _plain_graph(
+    spec: LessonSpec, values: Mapping[str, float]
+) -> tuple[Value, dict[str, float], list[tuple[str, Value]]]:
+    """The lesson's forward pass and loss as unlabelled Values (see :func:`_training_run`)."""
+    g = _PlainBuilder()
+    x = [Value(v) for v in spec.inputs]
+    t = [Value(v) for v in spec.targets]
+    leaves: dict[str, Value] = {}
+    parameters: list[tuple[str, Value]] = []
+    current = x
+    for layer in spec.layers:
+        w = [[None] * layer.fan_in for _ in range(layer.units)]
+        for j, i in layer.weight_order():
+            s = layer.weight_symbols[j][i]
+            w[j][i] = leaves[s] = Value(values[s])
+            parameters.append((s, w[j][i]))
+        b = []
+        for j in range(layer.units):
+            s = layer.bias_symbols[j]
+            if s not in leaves:
+                trained = layer.train_biases
+                given = layer.biases[0] if layer.shared_bias else layer.biases[j]
+                leaves[s] = Value(values[s] if trained else given)
+                if trained:
+                    parameters.append((s, leaves[s]))
+            b.append(leaves[s])
+        zs = []
+        for j in range(layer.units):
+            pairs = [
+                (current[i], w[j][i]) if layer.products == INPUT_WEIGHT else (w[j][i], current[i])
+                for i in range(layer.fan_in)
+            ]
+            zs.append(g.sum([p * q for p, q in pairs]) + b[j])
+        if layer.activation == "softmax":
+            exps = [z.exp() for z in zs]
+            total = g.sum(exps)
+            current = [e / total for e in exps]
+        elif layer.activation == "linear":
+            current = zs
+        elif layer.activation == "leaky_relu":
+            current = [z.leaky_relu(layer.leaky_slope) for z in zs]
+        else:
+            current = [getattr(z, layer.activation)() for z in zs]
+    loss = lesson_loss(g, spec, current, t)
+    numbers = dict(zip(spec.layers[-1].a_symbols, (y.data for y in current)))
+    numbers.update(zip(spec.target_symbols, spec.targets))
+    return loss, numbers, parameters
 
 
 def explain_lesson(
@@ -483,21 +606,18 @@ def explain_lesson(
     MAX_STEPS). ``compare_seed``: show the numbers the source printed beside the true ones
     (default: on when the lesson lists some).
     """
+    if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0:
+        too_much = work_problem("--steps", steps, len(lesson.parameters))
+        if too_much is not None:  # this network's own bound, named
+            raise ValueError(too_much)
     steps = check_steps(steps)
     if lesson.program is not None:
         return explain_program_lesson(lesson, steps, compare_seed)
     if lesson.spec is None:
         raise ValueError(f"lesson {lesson.name!r} has no spec: build it with build_lesson")
-    size = max(len(lesson.parameters), 1)
-    if steps * size > MAX_WORK:
-        raise ValueError(
-            f"--steps {steps} with {size} parameters is more training than a sheet shows; "
-            f"at most {MAX_WORK // size} steps for this network"
-        )
-    # The run always goes one update past the first pass: the updated parameters are shown
-    # even with steps=0.
-    run = iterate_lesson(lesson, max(steps, 1))
-    lesson = next(run)
+    # The sheet's own pass is a whole lesson (every node named); the updates after it only
+    # need their numbers: _training_run, with the same operations on plain Values.
+    lesson = next(iterate_lesson(lesson, 0))
     values = engine_values(lesson)
     sheet = _Sheet(lesson)
     _forward(sheet, lesson, values)
@@ -507,27 +627,26 @@ def explain_lesson(
     _output_errors(sheet, lesson, values)
     _hidden_errors(sheet, lesson, values)
     _gradients(sheet, lesson, values)
-
-    after_one = next(run)
-    _updates(sheet, lesson, after_one.parameter_values())
+    updated = {p.label: p.data - lesson.lr * p.grad for p in lesson.parameters}
+    _check_finite(updated, 1)
+    _updates(sheet, lesson, updated)
 
     training = []
     fixed = {leaf.label for leaf in (*lesson.inputs, *lesson.constants)}
-    for k, trained in enumerate([after_one, *run], start=1):
-        if k > steps:
-            break
+    shown = {op: symbol(op, lesson.loss_symbol) for op in loss_operands}
+    run = _training_run(lesson, updated, steps) if steps else ()
+    for k, (loss_value, data) in enumerate(run, start=1):
         plural = "update" if k == 1 else "updates"
         operands = tuple(
-            Operand(op if op in fixed else f"{op} after {k} updates",
-                    symbol(op, lesson.loss_symbol), trained.nodes[op].data)
+            Operand(op if op in fixed else f"{op} after {k} updates", shown[op], data[op])
             for op in loss_operands
-        )  # fmt: skip
+        )
         training.append(
             Quantity(
                 name=f"loss after {k} {plural}",
                 symbol=f"{lesson.loss_symbol} after {k} {plural}",
                 section=SECTION_TRAINING,
-                value=trained.loss.data,
+                value=loss_value,
                 template=loss_template,
                 operands=operands,
             )
@@ -585,7 +704,13 @@ def as_lesson(what: object, lr: float | None = None) -> Lesson:
     if isinstance(what, str) and what in LESSON_NAMES:
         return build_example(what, lr=lr)
     if isinstance(what, (str, Path)) and str(what).lower().endswith((".toml", ".json")):
-        return build_lesson(read_spec_file(what), lr=lr)
+        spec = read_spec_file(what)
+        try:
+            return build_lesson(spec, lr=lr)
+        except (ArithmeticError, ValueError) as error:  # e.g. a softmax whose every exp is 0
+            # The numbers in the file cannot be computed: say which file; the engine's message
+            # names the node in the lesson's symbols.
+            raise SpecError("layers", f"cannot be computed: {error}", str(what)) from None
     if isinstance(what, str):
         raise ValueError(
             f"unknown example {what!r}; choose one of: {', '.join(LESSON_NAMES)}, "

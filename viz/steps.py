@@ -15,6 +15,7 @@ from pathlib import Path
 from autograd import Value, topological_order
 from autograd.trace import BackwardTrace, TraceStep, _grouped, _name, trace_backward
 from nn.network import NetworkLayout, layout_of_mlp
+from nn.safe_write import encode_text, write_file
 from viz.draw import (
     _MAX_ROWS_IN_BOX,
     ROLE_COLORS,
@@ -24,7 +25,7 @@ from viz.draw import (
     format_number,
     graph_of,
 )
-from viz.render import GraphvizNotFoundError, pipe
+from viz.render import pipe
 
 # Options that the frames set themselves, so a caller cannot pass them.
 _FRAME_OPTIONS = ("grads", "highlight", "grad_width")
@@ -93,14 +94,11 @@ def write_step_svgs(
     if directory.exists() and not directory.is_dir():
         raise NotADirectoryError(f"cannot write step SVGs into {directory}: it is a file")
     directory.mkdir(parents=True, exist_ok=True)
-    frames = _frames_or_save_source(root, directory / "graph.dot", draw_options)
+    frames = step_frames(root, **draw_options)
     digits = len(str(len(frames)))
-    paths = []
-    for number, frame in enumerate(frames, start=1):
-        path = directory / f"step-{number:0{digits}d}.svg"
-        path.write_text(frame.svg, encoding="utf-8")
-        paths.append(path)
-    return paths
+    named = [(directory / f"step-{k:0{digits}d}.svg", encode_text(frame.svg, directory))
+             for k, frame in enumerate(frames, start=1)]  # fmt: skip
+    return [write_file(path, data) for path, data in named]
 
 
 def write_steps_html(
@@ -119,30 +117,20 @@ def write_steps_html(
     One self-contained page: the graph drawn once, the forward pass, the loss, the backward pass
     and (with ``lr``) the update as a list of steps; buttons, the arrow keys, the wheel and
     dragging move through the steps and around the picture. Nothing is fetched from anywhere:
-    the file opens offline. If Graphviz is missing, the graph's DOT text is saved next to
-    ``path`` (same name, ``.dot``) before :class:`GraphvizNotFoundError` is raised. Returns the
+    the file opens offline. If Graphviz is missing, :class:`GraphvizNotFoundError` is raised and
+    no file is written (not even a .dot beside ``path``: it may be the user's own). Returns the
     path written.
     """
     path = _html_path(path)
-    try:
-        page = step_page(
-            root,
-            lr=lr,
-            parameters=parameters,
-            title=title,
-            layout=layout,
-            view=view,
-            **draw_options,
-        )
-    except GraphvizNotFoundError as error:
-        trace = _trace(root)
-        grads = _grads_after_each_step(trace)[-1]
-        source = draw(trace.root, grads=grads, **draw_options).source
-        dot_path = path.with_suffix(".dot")
-        dot_path.write_text(source, encoding="utf-8")
-        raise GraphvizNotFoundError(
-            f"{error} The DOT source of the whole graph was saved to {dot_path}.", source, dot_path
-        ) from None
+    page = step_page(
+        root,
+        lr=lr,
+        parameters=parameters,
+        title=title,
+        layout=layout,
+        view=view,
+        **draw_options,
+    )
     return page.write(path)
 
 
@@ -187,20 +175,6 @@ def _render_svgs(sources: list[str]) -> list[str]:
     if len(svgs) != len(sources):
         raise RuntimeError(f"Graphviz returned {len(svgs)} SVG pictures for {len(sources)} frames")
     return svgs
-
-
-def _frames_or_save_source(root: object, dot_path: Path, draw_options: dict) -> list[Frame]:
-    """step_frames, but if Graphviz is missing the complete graph's DOT text is saved first."""
-    try:
-        return step_frames(root, **draw_options)
-    except GraphvizNotFoundError as error:
-        trace = _trace(root)
-        grads = _grads_after_each_step(trace)[-1]
-        source = draw(trace.root, grads=grads, **draw_options).source
-        dot_path.write_text(source, encoding="utf-8")
-        raise GraphvizNotFoundError(
-            f"{error} The DOT source of the whole graph was saved to {dot_path}.", source, dot_path
-        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,8 +283,7 @@ class StepPage:
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the page to ``path`` (an .html file in an existing folder); returns the path."""
         path = _html_path(path)
-        path.write_text(self.html(), encoding="utf-8")
-        return path
+        return write_file(path, self.html())  # encoded first: a bad character changes no file
 
     # -- the page ------------------------------------------------------------------------------
 

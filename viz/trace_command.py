@@ -9,7 +9,6 @@ in words and numbers (``autograd.trace_backward``), and the gradient of every na
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from autograd import Value, topological_order, trace_backward
 from nn.program import ProgramRun, parse_program
 from viz.numbers import format_number
-from viz.report import write_text
+from viz.report import dumps_json, write_text
 from viz.sheet import Explanation, Operand, Quantity, program_quantities
 
 SECTION_NODES = "Forward pass"
@@ -253,7 +252,7 @@ def render_trace_json(explanation: Explanation) -> str:
         for key in ("printed_value", "printed", "printed_given_own_numbers", "mismatch", "kind",
                     "inherited_from"):  # fmt: skip
             q.pop(key, None)
-    return json.dumps(data, indent=2) + "\n"
+    return dumps_json(data)  # strict JSON: an overflow is "inf", not Infinity
 
 
 TRACE_RENDERERS = {
