@@ -85,7 +85,7 @@ def test_a_number_printed_after_10000_steps_is_checked(tmp_path, capsys):
     path = tmp_path / "net.json"
     path.write_text(json.dumps(lesson), encoding="utf-8")
     assert main(["example", str(path), "--steps", "0", "--format", "json"]) == 0
-    check = json.loads(capsys.readouterr().out)["seed_check"]
+    check = json.loads(capsys.readouterr().out)["printed_check"]
     [entry] = check["after_training"]
     assert entry["after"] == 10_000 and entry["kind"] == "match"
     assert entry["value"] == pytest.approx(after, rel=1e-9)
