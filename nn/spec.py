@@ -249,13 +249,17 @@ class _Check:
             raise self.fail(where, f"has {len(value)} entries, expected {length}")
         return tuple(self.number(v, f"{where}[{k}]") for k, v in enumerate(value))
 
-    def text(self, value: object, where: str, limit: int = MAX_TEXT) -> str:
-        """Text from the file, with control and bidi characters made visible (``\\x1b``)."""
+    def text(self, value: object, where: str, limit: int = MAX_TEXT, shown: bool = True) -> str:
+        """Text from the file, with control and bidi characters made visible (``\\x1b``).
+
+        ``shown=False`` is for text that is parsed, not shown as it is (a program: its own
+        parser refuses every control character but the newlines between its steps).
+        """
         if not isinstance(value, str):
             raise self.fail(where, f"must be text, got {_kind(value)}")
         if len(value) > limit:
             raise self.fail(where, f"is longer than {limit} characters")
-        return visible_text(value)
+        return visible_text(value) if shown else value
 
     def symbol(self, value: object, where: str) -> str:
         if not isinstance(value, str):
@@ -647,7 +651,7 @@ def _program_spec(c: _Check, data: Mapping[str, object]) -> LessonSpec:
     from nn.program import parse_program
 
     top = c.table(data, "", _PROGRAM_KEYS)
-    text = c.text(top["program"], "program", 4000)
+    text = c.text(top["program"], "program", 4000, shown=False)
     try:
         program = parse_program(text)
     except ExpressionError as error:
