@@ -23,6 +23,7 @@ a variable per partial sum. Everything else is one line per node.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import keyword
 import math
@@ -40,6 +41,7 @@ __all__ = ["CompiledGraph", "DataDependentError", "Line", "Program", "compile_gr
            "compile_value", "identifier", "write_program"]  # fmt: skip
 
 MAX_NODES = 2_000_000  # a graph larger than this would make a program Python cannot compile
+MAX_FOLD = 48  # terms written into one expression at most (Python parses them recursively)
 
 # Nodes written into the expression of the sum that consumes them, never a line of their own.
 _FOLDABLE = (ADD, SUB, MUL)
@@ -131,6 +133,7 @@ class Program:
 
     root: Value
     inputs: list[Value]
+    wrt: list[Value]
     names: dict[Value, str]
     grads: dict[Value, str]
     forward: list[Line]
@@ -146,7 +149,7 @@ class Program:
 
     @property
     def grad_names(self) -> list[str]:
-        return [self.grads[v] for v in self.inputs]
+        return [self.grads[v] for v in self.wrt]
 
 
 def _literal(x: float) -> ast.expr:
@@ -160,18 +163,65 @@ def _literal(x: float) -> ast.expr:
     return ast.UnaryOp(ast.USub(), e) if math.copysign(1.0, x) < 0.0 else e
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(src: str) -> ast.expr:
+    return ast.parse(src, mode="eval").body
+
+
 def _rule(op: Op, src: str, env: Mapping[str, ast.expr]) -> ast.expr:
     """One of the op's own rule expressions, operands replaced by their code, params inlined."""
 
-    class Substitute(ast.NodeTransformer):
-        def visit_Name(self, node: ast.Name) -> ast.expr:  # noqa: N802 - ast's visitor name
+    def rebuilt(node: object) -> object:
+        if isinstance(node, ast.Name):
             if node.id in env:
                 return env[node.id]
             if node.id in op.params:
                 return _literal(op.params[node.id])
             return node
+        if isinstance(node, ast.AST):
+            return type(node)(**{f: rebuilt(getattr(node, f)) for f in node._fields})
+        if isinstance(node, list):
+            return [rebuilt(item) for item in node]
+        return node
 
-    return Substitute().visit(ast.parse(src, mode="eval").body)
+    return rebuilt(_parsed(src))  # type: ignore[return-value]
+
+
+# How tightly each kind of expression binds, for the brackets _code writes.
+_BINARY = {ast.Add: ("+", 10), ast.Sub: ("-", 10), ast.Mult: ("*", 11), ast.Div: ("/", 11),
+           ast.Pow: ("**", 13)}  # fmt: skip
+_COMPARE = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
+
+
+def _code(e: ast.expr, outer: int = 0) -> str:
+    """An expression as text, with the brackets its tree needs and no others.
+
+    ``ast.unparse`` does the same for any Python, at ten times the cost: a program for a large
+    network writes tens of thousands of expressions. Rules use only the kinds below.
+    """
+    if isinstance(e, ast.Name):
+        return e.id
+    if isinstance(e, ast.Constant):
+        return repr(e.value)
+    if isinstance(e, ast.BinOp):
+        symbol, mine = _BINARY[type(e.op)]
+        if isinstance(e.op, ast.Pow):  # right-associative, and -x ** 2 is -(x ** 2)
+            text = f"{_code(e.left, mine + 1)} ** {_code(e.right, 12)}"
+        else:  # left-associative: a - (b - c) keeps its brackets
+            text = f"{_code(e.left, mine)} {symbol} {_code(e.right, mine + 1)}"
+    elif isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        mine, text = 12, f"-{_code(e.operand, 12)}"
+    elif isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and not e.keywords:
+        return f"{e.func.id}({', '.join(_code(a) for a in e.args)})"
+    elif isinstance(e, ast.Compare) and len(e.ops) == 1:
+        mine = 6
+        text = f"{_code(e.left, 7)} {_COMPARE[type(e.ops[0])]} {_code(e.comparators[0], 7)}"
+    elif isinstance(e, ast.IfExp):
+        mine = 1
+        text = f"{_code(e.body, 2)} if {_code(e.test, 2)} else {_code(e.orelse, 1)}"
+    else:  # not a kind any rule uses today
+        return f"({ast.unparse(e)})"
+    return f"({text})" if mine < outer else text
 
 
 def _times(local: ast.expr, g: ast.expr) -> ast.expr:
@@ -201,6 +251,7 @@ def build_program(
     seed: str = "1.0",
     local_names: Mapping[Value, str] | None = None,
     keep: Iterable[Value] = (),
+    wrt: Iterable[Value] | None = None,
 ) -> Program:
     """The program for ``root``'s graph as a function of ``inputs`` (leaves of that graph).
 
@@ -209,7 +260,8 @@ def build_program(
     samples of a batch, in the order ``backward()`` would add them). ``seed`` is the code of
     d(root)/d(root). ``local_names`` names the local derivative of chosen nodes (``sigma_z2``)
     so that it is a variable of its own. ``keep`` lists nodes that get a line of their own even
-    where they could be written into a sum. Leaves that are not inputs are constants.
+    where they could be written into a sum. ``wrt`` (default: all inputs) are the inputs whose
+    gradients the program computes. Leaves that are not inputs are constants.
     """
     order = topological_order_of([root])
     if len(order) > MAX_NODES:
@@ -225,6 +277,7 @@ def build_program(
             raise ValueError(f"input {i} ({v.label or v.op!r}) is not a leaf of the graph")
     local_names = dict(local_names or {})
     keep = set(keep) | set(local_names)
+    wanted_grads = set(inputs) if wrt is None else set(wrt)
 
     # 1. Which nodes are written into the sum that uses them: + - * nodes used once, by a + or -,
     #    whose label is not a symbol (an unlabelled node, or a partial sum labelled "x*w + ...").
@@ -234,16 +287,23 @@ def build_program(
         for p in _parents(node):
             uses[p] = uses.get(p, 0) + 1
             consumer[p] = node
-    folded = {
-        n
-        for n in order
-        if n._op in _FOLDABLE
-        and n is not root
-        and n not in keep
-        and uses.get(n) == 1
-        and consumer[n]._op in _SUMS
-        and not identifier(n.label)
-    }
+    #    A long sum is cut every MAX_FOLD terms: Python parses an expression recursively.
+    folded: set[Value] = set()
+    depth: dict[Value, int] = {}
+    for n in order:
+        if (
+            n._op in _FOLDABLE
+            and n is not root
+            and n not in keep
+            and uses.get(n) == 1
+            and consumer[n]._op in _SUMS
+            and not identifier(n.label)
+        ):
+            depth[n] = 1 + max((depth.get(p, 0) for p in _parents(n)), default=0)
+            if depth[n] < MAX_FOLD:
+                folded.add(n)
+            else:
+                depth[n] = 0
 
     # 2. Names: inputs first (their labels or the given names), then every node with a line.
     labels = list(names) if names is not None else [v.label for v in inputs]
@@ -279,7 +339,7 @@ def build_program(
         if n in folded:
             code[n] = expr
         else:
-            forward.append(Line(var[n], ast.unparse(expr)))
+            forward.append(Line(var[n], _code(expr)))
             code[n] = ast.Name(var[n], ast.Load())
     root_code = value_code(root)
 
@@ -305,11 +365,11 @@ def build_program(
         env["out"] = value_code(n)
         slope_var = local_names.get(n)
         for i, p in enumerate(parents):
-            if p not in var and p not in folded:
-                continue  # a constant: no gradient wanted
+            if (p not in var and p not in folded) or (p in position and p not in wanted_grads):
+                continue  # a constant, or an input whose gradient is not wanted
             local = _rule(op, op.local_src[i], env)
             if slope_var is not None and len(parents) == 1:
-                backward.append(Line(slope_var, ast.unparse(local), op.rules[i]))
+                backward.append(Line(slope_var, _code(local), op.rules[i]))
                 local = ast.Name(slope_var, ast.Load())
             share = _times(local, g)
             if p in folded:  # its gradient is this share, written where it is used
@@ -317,17 +377,18 @@ def build_program(
                 continue
             comment = op.rules[i] if slope_var is None else ""
             first = p not in started and not (accumulate and p in position)
-            backward.append(Line(grad_var[p], ast.unparse(share), comment, augmented=not first))
+            backward.append(Line(grad_var[p], _code(share), comment, augmented=not first))
             started.add(p)
             grad_code[p] = ast.Name(grad_var[p], ast.Load())
     for v in inputs:  # inputs the output does not depend on
-        if v not in started and not accumulate:
+        if v not in started and not accumulate and v in wanted_grads:
             backward.append(Line(grad_var[v], "0.0", "the output does not depend on it"))
     checked = [var[n] for n in order if n._op is not None and n not in folded]
     del root_code
     return Program(
         root=root,
         inputs=inputs,
+        wrt=[v for v in inputs if v in wanted_grads],
         names=var,
         grads=grad_var,
         forward=forward,
@@ -344,35 +405,50 @@ def build_program(
 # ---------------------------------------------------------------------------------------------
 
 
-def write_program(program: Program, signature: str = "plain") -> str:
+def write_program(
+    program: Program, signature: str = "plain", extras: Sequence[Value] = (), shared: int = 0
+) -> str:
     """The source of a function running ``program``.
 
-    ``plain``: ``def f(<inputs>)`` returning ``(out, (d_input, ...), check)``.
-    ``batch``: ``def f(inputs, seed, grads)`` taking tuples (inputs, gradients so far) and
-    returning ``(out, (d_input, ...), check)`` with the gradients added (see nn/compiled_fit.py).
-    ``check`` is a sum of every node's value: NaN or inf exactly when one of them was.
+    ``plain``: ``def f(<inputs>)`` returning ``(out, (d_input, ...), check)``, where ``check``
+    is a sum of every node's value: NaN or inf exactly when one of them was.
+
+    ``batch``: ``def f(shared, rows, seed, grads)`` runs the program once per row, in the
+    order given: the first ``shared`` inputs (the parameters) come in the tuple ``shared``, the
+    others in each row; the gradients (``accumulate=True``) start from the tuple ``grads`` and
+    stay in local variables from one row to the next. Returns ``(outs, extras, grads, check)``:
+    the output of each row, the values of the ``extras`` nodes for each row (nodes with a
+    variable: see ``keep``), the summed gradients and the check over all rows.
     """
     ins = program.input_names
     douts = program.grad_names
-    out = program.names.get(program.root) or ast.unparse(_literal(program.root.data))
-    lines: list[str] = []
-    if signature == "plain":
-        lines.append(f"def f({', '.join(ins)}):")
-    else:
-        lines.append("def f(inputs, seed, grads):")
-        if ins:
-            lines.append(f"    {', '.join(ins)}, = inputs")
-            lines.append(f"    {', '.join(douts)}, = grads")
-    lines.append("    # forward")
-    lines += [f"    {line.text()}" for line in program.forward]
-    lines.append("    # backward")
-    lines += [f"    {line.text()}" for line in program.backward]
+    out = program.names.get(program.root) or _code(_literal(program.root.data))
     check = " + ".join(program.checked) or "0.0"
-    lines.append(f"    return {out}, ({', '.join(douts)}{',' if douts else ''}), {check}")
+    body = ["# forward", *[line.text() for line in program.forward]]
+    body += ["# backward", *[line.text() for line in program.backward]]
+    grads = f"({', '.join(douts)}{',' if douts else ''})"
+    if signature == "plain":
+        lines = [f"def f({', '.join(ins)}):", *[f"    {text}" for text in body]]
+        lines.append(f"    return {out}, {grads}, {check}")
+        return "\n".join(lines) + "\n"
+    lines = ["def f(shared, rows, seed, grads):"]
+    if shared:
+        lines.append(f"    {', '.join(ins[:shared])}, = shared")
+    if douts:
+        lines.append(f"    {', '.join(douts)}, = grads")
+    lines += ["    outs = []", "    extras = []", "    check = 0.0"]
+    row = ", ".join(ins[shared:])
+    lines.append(f"    for {row + ',' if row else '_'} in rows:")
+    lines += [f"        {text}" for text in body]
+    lines.append(f"        outs.append({out})")
+    lines.append(f"        extras.append(({''.join(program.names[v] + ', ' for v in extras)}))")
+    lines.append(f"        check += {check}")
+    lines.append(f"    return outs, extras, {grads}, check")
     return "\n".join(lines) + "\n"
 
 
-def _make_function(source: str) -> Callable[..., tuple]:
+def make_function(source: str) -> Callable[..., tuple]:
+    """The function ``f`` that ``source`` (from :func:`write_program`) defines."""
     namespace: dict[str, object] = {**FLOAT_FUNCTIONS, "nan": math.nan, "__builtins__": {}}
     code = compile(source, "<compiled graph>", "exec")
     exec(code, namespace)  # noqa: S102 - the text is written above from the ops' own rules
@@ -433,7 +509,7 @@ class CompiledGraph:
         self.program = program
         self.source = write_program(program)
         self.input_names = tuple(program.input_names)
-        self._f = _make_function(self.source)
+        self._f = make_function(self.source)
         self.__doc__ = f"The compiled graph of {self.input_names}: returns (out, grads)."
 
     def __call__(self, *numbers: float) -> tuple[float, tuple[float, ...]]:
