@@ -252,6 +252,7 @@ def build_program(
     local_names: Mapping[Value, str] | None = None,
     keep: Iterable[Value] = (),
     wrt: Iterable[Value] | None = None,
+    extras: Sequence[Value] = (),
 ) -> Program:
     """The program for ``root``'s graph as a function of ``inputs`` (leaves of that graph).
 
@@ -261,9 +262,11 @@ def build_program(
     d(root)/d(root). ``local_names`` names the local derivative of chosen nodes (``sigma_z2``)
     so that it is a variable of its own. ``keep`` lists nodes that get a line of their own even
     where they could be written into a sum. ``wrt`` (default: all inputs) are the inputs whose
-    gradients the program computes. Leaves that are not inputs are constants.
+    gradients the program computes. ``extras`` are more nodes whose values the program
+    computes (each gets a variable), in the graph or not (a model's output that the loss
+    bypasses). Leaves that are not inputs are constants.
     """
-    order = topological_order_of([root])
+    order = topological_order_of([root, *extras])
     if len(order) > MAX_NODES:
         raise ValueError(f"the graph has {len(order)} nodes; at most {MAX_NODES} can be compiled")
     inputs = list(inputs)
@@ -276,7 +279,7 @@ def build_program(
         if not v.is_leaf:
             raise ValueError(f"input {i} ({v.label or v.op!r}) is not a leaf of the graph")
     local_names = dict(local_names or {})
-    keep = set(keep) | set(local_names)
+    keep = set(keep) | set(local_names) | set(extras)
     wanted_grads = set(inputs) if wrt is None else set(wrt)
 
     # 1. Which nodes are written into the sum that uses them: + - * nodes used once, by a + or -,

@@ -149,7 +149,7 @@ class _Compiled:
         inputs = [*self.params, *xs, *target_leaves]
         try:
             program = build_program(
-                root, inputs, accumulate=True, seed="seed", keep=outputs, wrt=self.params
+                root, inputs, accumulate=True, seed="seed", extras=outputs, wrt=self.params
             )
         except ValueError as error:
             raise _CannotCompileError(str(error)) from None
