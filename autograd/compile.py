@@ -184,7 +184,12 @@ def _rule(op: Op, src: str, env: Mapping[str, ast.expr]) -> ast.expr:
             return [rebuilt(item) for item in node]
         return node
 
-    return rebuilt(_parsed(src))  # type: ignore[return-value]
+    tree = _parsed(src)
+    if isinstance(tree, ast.Name) and tree.id in env:  # most rules: an operand (d(a*b)/da = b)
+        return env[tree.id]
+    if isinstance(tree, ast.Constant):  # or a constant: shared, never changed by anyone
+        return tree
+    return rebuilt(tree)  # type: ignore[return-value]
 
 
 # How tightly each kind of expression binds, for the brackets _code writes.

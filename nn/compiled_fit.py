@@ -107,7 +107,7 @@ def _shifted(t: float, k: int, loss_name: str) -> float:
         return -t
     if loss_name.startswith("binary_cross_entropy"):
         return 0.25 if t != 0.25 else 0.75
-    return t + k + 1.0
+    return t + (abs(t) + 1.0) * (k + 1)  # differs from t for any t, 1e200 included
 
 
 class _Compiled:
