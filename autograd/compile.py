@@ -83,7 +83,7 @@ def identifier(label: str) -> str:
 
 
 class _Names:
-    """Hands out unique identifiers: the label's own where it is a symbol, else t1, t2, ..."""
+    """Hands out unique identifiers: the label's own where it is a symbol, else v1, v2, ..."""
 
     def __init__(self, taken: Iterable[str] = ()) -> None:
         self.taken = set(_RESERVED) | set(taken)
@@ -99,8 +99,8 @@ class _Names:
     def fresh(self) -> str:
         while True:
             self.count += 1
-            if f"t{self.count}" not in self.taken:
-                return self.claim(f"t{self.count}")
+            if f"v{self.count}" not in self.taken:
+                return self.claim(f"v{self.count}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,7 +318,7 @@ def build_program(
     pool = _Names()
     var: dict[Value, str] = {}
     for v, label in zip(inputs, labels):
-        var[v] = pool.claim(identifier(label) or "x")
+        var[v] = pool.claim(identifier(label) or "c")  # a number: a constant
     for n in order:
         if n._op is not None and n not in folded:
             wanted = identifier(n.label)
@@ -357,10 +357,8 @@ def build_program(
     grad_code: dict[Value, ast.expr] = {}
     started: set[Value] = set()
     if root in var:
-        if root in position and accumulate:
-            backward.append(Line(grad_var[root], seed, "d(out)/d(out)", augmented=True))
-        else:
-            backward.append(Line(grad_var[root], seed, "d(out)/d(out)"))
+        seeded = root in position and accumulate  # an input's gradient adds up over calls
+        backward.append(Line(grad_var[root], seed, "d(out)/d(out) = 1", augmented=seeded))
         started.add(root)
         grad_code[root] = ast.Name(grad_var[root], ast.Load())
     for n in reversed(order):

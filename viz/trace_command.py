@@ -234,6 +234,13 @@ def run_trace_command(args: object) -> int:
     text = args.expression  # type: ignore[attr-defined]
     output = build_expression(text, list(args.values))  # type: ignore[attr-defined]
     explanation = explain_value(output, title=str(output.label or text))
+    if getattr(args, "code", False):  # the trace as a script (viz/code.py)
+        from viz.code import code_command, trace_script
+
+        if quiz or graph is not None or output_format != "text":
+            raise ValueError("--code prints a script: leave out --quiz, --graph and --format")
+        write_text(sys.stdout, trace_script(explanation, output, code_command("trace", args)))
+        return 0
     if quiz:
         from viz.quiz import run_quiz
 
