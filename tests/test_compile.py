@@ -226,3 +226,19 @@ def test_labels_become_readable_identifiers():
     assert identifier("x[0]*W1[0][0]") == ""
     assert identifier("lambda") == "lambda_"
     assert identifier("exp") == "exp_"
+
+
+# -- docs/code.md ------------------------------------------------------------------------------
+
+
+def test_docs_code_examples_run_and_show_the_source_they_print(capsys):
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "code.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 2
+    exec(compile(blocks[0], "docs/code.md block 0", "exec"), {})  # its asserts check the math
+    printed = capsys.readouterr().out
+    shown = re.search(r"prints\n\n```\n(.*?)```", text, flags=re.S).group(1)
+    assert printed.rstrip("\n") == shown.rstrip("\n")
