@@ -242,3 +242,27 @@ def test_docs_code_examples_run_and_show_the_source_they_print(capsys):
     printed = capsys.readouterr().out
     shown = re.search(r"prints\n\n```\n(.*?)```", text, flags=re.S).group(1)
     assert printed.rstrip("\n") == shown.rstrip("\n")
+
+
+def test_a_new_op_compiles_from_its_own_rule_with_no_change_to_the_compiler():
+    # One definition: forward and derivative as expressions. Nothing else anywhere.
+    from autograd.ops import Op
+    from autograd.value import _unary
+
+    softsign = Op(
+        "softsign",
+        rules=("d softsign(x)/dx = 1 / (1 + |x|)^2",),
+        operands=("x",),
+        forward="x / (1.0 + abs(x))",
+        local=("1.0 / ((1.0 + abs(x)) * (1.0 + abs(x)))",),
+    )
+    x = Value(-0.8, "x")
+    y = _unary(softsign, x * 2.0) + x
+    f = compile_value(y, [x])
+    assert "v1 = x * 2.0" in f.source and "/ (1.0 + abs(v1))" in f.source
+    assert "# d softsign(x)/dx = 1 / (1 + |x|)^2" in f.source
+    for x0 in (-0.8, 0.3, 2.5):
+        u = 2.0 * x0
+        out, (d,) = f(x0)
+        assert out == pytest.approx(u / (1 + abs(u)) + x0, rel=1e-15)
+        assert d == pytest.approx(2.0 / (1 + abs(u)) ** 2 + 1.0, rel=1e-15)
