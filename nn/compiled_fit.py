@@ -143,6 +143,8 @@ class _Compiled:
         other = [_shifted(t, k, loss_name) for k, t in enumerate(first)]
         root2 = loss_fn(_as_list(model(xs)), other if len(other) > 1 else other[0])
         target_leaves = _target_leaves(root, root2, first, other)
+        for k, leaf in enumerate(target_leaves):  # named in the program as t (or t[0], t[1])
+            leaf.label = "t" if len(target_leaves) == 1 else f"t[{k}]"
 
         # 2. The program: inputs are the parameters, then the sample's inputs and targets; the
         #    gradients are the parameters' only, added to the ones already summed.
