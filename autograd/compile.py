@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 from autograd.graph import topological_order_of
 from autograd.ops import ADD, FLOAT_FUNCTIONS, MUL, SUB, Op
-from autograd.value import Value
+from autograd.value import Value, _parents  # the operands of a node, in order
 
 __all__ = ["CompiledGraph", "DataDependentError", "Line", "Program", "compile_graph",
            "compile_value", "identifier", "write_program"]  # fmt: skip
@@ -62,7 +62,7 @@ _SPELLED = {"ŷ": "y_hat", "∂": "d", "η": "eta", "′": "_prime"}
 def identifier(label: str) -> str:
     """A Python identifier for a symbol: ``W1[0][1]`` -> ``W1_0_1``, ``ŷ`` -> ``y_hat``,
     ``δ2`` -> ``delta2``; '' when the label is not a symbol (``x*w``, ``log ŷ``, ``1/2``)."""
-    if not _SYMBOL.match(label):
+    if not label or not _SYMBOL.match(label):
         return ""
     text = label.replace("][", "_").replace("[", "_").replace("]", "")
     out = []
@@ -172,6 +172,14 @@ def _rule(op: Op, src: str, env: Mapping[str, ast.expr]) -> ast.expr:
     """One of the op's own rule expressions, operands replaced by their code, params inlined."""
 
     def rebuilt(node: object) -> object:
+        # The common kinds first, built directly (operators are shared: they hold no data).
+        kind = type(node)
+        if kind is ast.BinOp:
+            return ast.BinOp(rebuilt(node.left), node.op, rebuilt(node.right))
+        if kind is ast.UnaryOp:
+            return ast.UnaryOp(node.op, rebuilt(node.operand))
+        if kind is ast.Constant:
+            return node
         if isinstance(node, ast.Name):
             if node.id in env:
                 return env[node.id]
@@ -241,10 +249,6 @@ def _times(local: ast.expr, g: ast.expr) -> ast.expr:
     ):
         return ast.UnaryOp(ast.USub(), g)  # -1.0 * g is -g to the last bit too
     return ast.BinOp(local, ast.Mult(), g)
-
-
-def _parents(node: Value) -> tuple[Value, ...]:
-    return node.parents
 
 
 def build_program(
