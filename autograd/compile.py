@@ -275,6 +275,29 @@ def build_program(
     computes (each gets a variable), in the graph or not (a model's output that the loss
     bypasses). Leaves that are not inputs are constants.
     """
+    try:
+        return _build(root, inputs, names, accumulate, seed, local_names, keep, wrt, extras)
+    except RecursionError:
+        raise ValueError(_TOO_DEEP) from None
+
+
+_TOO_DEEP = (
+    "the graph has an expression too deeply nested for Python to compile "
+    "(an op with more than about a thousand operands)"
+)
+
+
+def _build(
+    root: Value,
+    inputs: Sequence[Value],
+    names: Sequence[str] | None,
+    accumulate: bool,
+    seed: str,
+    local_names: Mapping[Value, str] | None,
+    keep: Iterable[Value],
+    wrt: Iterable[Value] | None,
+    extras: Sequence[Value],
+) -> Program:
     order = topological_order_of([root, *extras])
     if len(order) > MAX_NODES:
         raise ValueError(f"the graph has {len(order)} nodes; at most {MAX_NODES} can be compiled")
@@ -353,7 +376,6 @@ def build_program(
         else:
             forward.append(Line(var[n], _code(expr)))
             code[n] = ast.Name(var[n], ast.Load())
-    root_code = value_code(root)
 
     # 4. Backward: the nodes in reverse topological order, as backward() visits them; each passes
     #    local * its gradient to each operand in operand order, the order backward() adds them.
@@ -394,7 +416,6 @@ def build_program(
         if v not in started and not accumulate and v in wanted_grads:
             backward.append(Line(grad_var[v], "0.0", "the output does not depend on it"))
     checked = [var[n] for n in order if n._op is not None and n not in folded]
-    del root_code
     return Program(
         root=root,
         inputs=inputs,
@@ -433,13 +454,16 @@ def write_program(
     ins = program.input_names
     douts = program.grad_names
     out = program.names.get(program.root) or _code(_literal(program.root.data))
-    check = " + ".join(program.checked) or "0.0"
+    # The check in pieces: Python compiles a long sum recursively.
+    pieces = [program.checked[i : i + MAX_FOLD] for i in range(0, len(program.checked), MAX_FOLD)]
     body = ["# forward", *[line.text() for line in program.forward]]
     body += ["# backward", *[line.text() for line in program.backward]]
     grads = f"({', '.join(douts)}{',' if douts else ''})"
     if signature == "plain":
         lines = [f"def f({', '.join(ins)}):", *[f"    {text}" for text in body]]
-        lines.append(f"    return {out}, {grads}, {check}")
+        lines.append("    check = 0.0")
+        lines += [f"    check += {' + '.join(piece)}" for piece in pieces]
+        lines.append(f"    return {out}, {grads}, check")
         return "\n".join(lines) + "\n"
     lines = ["def f(shared, rows, seed, grads):"]
     if shared:
@@ -452,15 +476,22 @@ def write_program(
     lines += [f"        {text}" for text in body]
     lines.append(f"        outs.append({out})")
     lines.append(f"        extras.append(({''.join(program.names[v] + ', ' for v in extras)}))")
-    lines.append(f"        check += {check}")
+    lines += [f"        check += {' + '.join(piece)}" for piece in pieces]
     lines.append(f"    return outs, extras, {grads}, check")
     return "\n".join(lines) + "\n"
 
 
 def make_function(source: str) -> Callable[..., tuple]:
-    """The function ``f`` that ``source`` (from :func:`write_program`) defines."""
+    """The function ``f`` that ``source`` (from :func:`write_program`) defines.
+
+    Raises ValueError when Python cannot compile it: an expression nested too deeply (a sum
+    of a thousand terms in one node, say).
+    """
     namespace: dict[str, object] = {**FLOAT_FUNCTIONS, "nan": math.nan, "__builtins__": {}}
-    code = compile(source, "<compiled graph>", "exec")
+    try:
+        code = compile(source, "<compiled graph>", "exec")
+    except (RecursionError, MemoryError, SyntaxError):
+        raise ValueError(_TOO_DEEP) from None
     exec(code, namespace)  # noqa: S102 - the text is written above from the ops' own rules
     return namespace["f"]  # type: ignore[return-value]
 

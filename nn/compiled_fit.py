@@ -159,7 +159,10 @@ class _Compiled:
             raise _CannotCompileError(f"one sample's graph has {len(program.order)} nodes")
         shared = len(self.params)
         self.source = write_program(program, "batch", extras=outputs, shared=shared)
-        self.batch = make_function(self.source)
+        try:
+            self.batch = make_function(self.source)
+        except ValueError as error:
+            raise _CannotCompileError(str(error)) from None
         self.rows = [(*x, *t) for x, t in zip(samples, self.targets)]
         self.l2 = None
         if alpha:
