@@ -461,9 +461,11 @@ def write_program(
     grads = f"({', '.join(douts)}{',' if douts else ''})"
     if signature == "plain":
         lines = [f"def f({', '.join(ins)}):", *[f"    {text}" for text in body]]
-        lines.append("    check = 0.0")
-        lines += [f"    check += {' + '.join(piece)}" for piece in pieces]
-        lines.append(f"    return {out}, {grads}, check")
+        if len(pieces) > 1:
+            lines.append("    check = 0.0")
+            lines += [f"    check += {' + '.join(piece)}" for piece in pieces]
+        check = "check" if len(pieces) > 1 else " + ".join(program.checked) or "0.0"
+        lines.append(f"    return {out}, {grads}, {check}")
         return "\n".join(lines) + "\n"
     lines = ["def f(shared, rows, seed, grads):"]
     if shared:
