@@ -266,3 +266,20 @@ def test_a_new_op_compiles_from_its_own_rule_with_no_change_to_the_compiler():
         out, (d,) = f(x0)
         assert out == pytest.approx(u / (1 + abs(u)) + x0, rel=1e-15)
         assert d == pytest.approx(2.0 / (1 + abs(u)) ** 2 + 1.0, rel=1e-15)
+
+
+def test_a_deep_chain_compiles_and_an_op_too_wide_for_python_is_one_line():
+    x = Value(0.1, "x")
+    y = x
+    for _ in range(3000):  # deeper than Python's recursion limit
+        y = (y * 0.999).tanh()
+    f = compile_value(y, [x])
+    z, leaves = 0.2, None
+    for _ in range(3000):
+        z = math.tanh(z * 0.999)
+    assert f(0.2)[0] == pytest.approx(z, rel=1e-12)
+    leaves = [Value(0.001 * i) for i in range(3000)]
+    wide = weighted_sum(leaves[:1500], leaves[1500:])
+    with pytest.raises(ValueError, match="too deeply nested") as error:
+        compile_value(wide, leaves)
+    assert "\n" not in str(error.value)
