@@ -108,7 +108,7 @@ class _Names:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Line:
     """One statement: ``target = expr`` (or ``+=``), with the rule it applies as a comment."""
 
@@ -117,9 +117,9 @@ class Line:
     comment: str = ""
     augmented: bool = False  # ``target += expr``: one more path's share of a gradient
 
-    def text(self) -> str:
+    def text(self, comment: bool = True) -> str:
         code = f"{self.target} {'+=' if self.augmented else '='} {self.expr}"
-        return f"{code}  # {self.comment}" if self.comment else code
+        return f"{code}  # {self.comment}" if comment and self.comment else code
 
 
 @dataclass
@@ -363,13 +363,14 @@ def _build(
 
     # 3. Forward: one line per node that has a variable, in topological order.
     forward: list[Line] = []
+    envs: dict[Value, dict[str, ast.expr]] = {}  # each node's operands as code, for step 4 too
     for v in inputs:
         code[v] = ast.Name(var[v], ast.Load())
     for n in order:
         op = n._op
         if op is None:
             continue
-        env = {name: value_code(p) for name, p in zip(op.operands, _parents(n))}
+        env = envs[n] = {name: value_code(p) for name, p in zip(op.operands, _parents(n))}
         expr = _rule(op, op.forward_src, env)
         if n in folded:
             code[n] = expr
@@ -393,7 +394,7 @@ def _build(
             continue
         g = grad_code[n]
         parents = _parents(n)
-        env = {name: value_code(p) for name, p in zip(op.operands, parents)}
+        env = envs[n]
         env["out"] = value_code(n)
         slope_var = local_names.get(n)
         for i, p in enumerate(parents):
@@ -437,7 +438,11 @@ def _build(
 
 
 def write_program(
-    program: Program, signature: str = "plain", extras: Sequence[Value] = (), shared: int = 0
+    program: Program,
+    signature: str = "plain",
+    extras: Sequence[Value] = (),
+    shared: int = 0,
+    comments: bool = True,
 ) -> str:
     """The source of a function running ``program``.
 
@@ -450,14 +455,15 @@ def write_program(
     stay in local variables from one row to the next. Returns ``(outs, extras, grads, check)``:
     the output of each row, the values of the ``extras`` nodes for each row (nodes with a
     variable: see ``keep``), the summed gradients and the check over all rows.
+    ``comments=False`` leaves out the rules in words (less text for Python to read).
     """
     ins = program.input_names
     douts = program.grad_names
     out = program.names.get(program.root) or _code(_literal(program.root.data))
     # The check in pieces: Python compiles a long sum recursively.
     pieces = [program.checked[i : i + MAX_FOLD] for i in range(0, len(program.checked), MAX_FOLD)]
-    body = ["# forward", *[line.text() for line in program.forward]]
-    body += ["# backward", *[line.text() for line in program.backward]]
+    body = ["# forward", *[line.text(comments) for line in program.forward]]
+    body += ["# backward", *[line.text(comments) for line in program.backward]]
     grads = f"({', '.join(douts)}{',' if douts else ''})"
     if signature == "plain":
         lines = [f"def f({', '.join(ins)}):", *[f"    {text}" for text in body]]
