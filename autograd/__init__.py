@@ -1,6 +1,7 @@
 """stepgrad's scalar autograd engine: Values that record a graph, and backward() through it."""
 
 from autograd.backward import NonFiniteWarning, grad
+from autograd.compile import CompiledGraph, DataDependentError, compile_graph, compile_value
 from autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
 from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autograd.graph import topological_order
@@ -14,6 +15,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackwardTrace",
+    "CompiledGraph",
+    "DataDependentError",
+    "compile_graph",
+    "compile_value",
     "ParentStep",
     "TraceStep",
     "trace_backward",

@@ -1,72 +1,45 @@
 """Each operation of the engine in one place: forward, domain check, derivative, rule in words.
 
 An :class:`Op` is one kind of operation. Read one the way you read micrograd's op beside its
-backward: the forward rule, the domain check with its error message, the local derivative on
-floats (what ``backward()`` uses), the same derivative as an expression of Values (what
-``backward(create_graph=True)`` and ``autograd.grad`` use, so a gradient is itself a graph that
-can be differentiated again), and the rule in words (what traces and drawings print).
+backward: the forward rule and the local derivative of each operand, each written ONCE as a
+small Python expression over the operands' names (``a``, ``b`` or ``x``) and the result ``out``;
+the domain check with its error message; and the rule in words (what traces and drawings print).
+
+Every consumer is made from those expressions, so a rule cannot say one thing in one place and
+another elsewhere:
+
+* ``forward(*xs)`` (floats in, float out) and ``local(out, *xs)`` (the derivatives as floats,
+  what ``backward()`` uses) are the expressions compiled once, when the op is made, into plain
+  functions: as fast as hand-written lambdas.
+* ``local_graph(out, *operands)`` is the same derivative expression compiled over *Values*
+  (what ``backward(create_graph=True)`` and ``autograd.grad`` use, so a gradient is itself a
+  graph that can be differentiated again). A comparison in a rule (``x > 0.0``) reads the
+  operand's number there: such a slope is a step function, a constant without a graph.
+* ``autograd.compile`` pastes the same expressions, operands renamed, into the straight-line
+  Python it writes for a whole graph (``forward_src``, ``local_src``, ``operands``, ``params``).
 
 Conventions, the same for every op:
 
-* ``forward(*xs)`` takes the operands' data (floats) and returns the result's data.
 * ``check(*operands)`` takes the operand Values (their labels go into the message) and raises
   ValueError or ZeroDivisionError when the operation is undefined there; None when it never is.
-* ``local(out, *xs)`` takes the result's and the operands' data (floats) and returns d(out)/d(x)
-  for each operand, in operand order, as floats. It never raises: where the derivative is too
-  large for a float it is ``inf``, as IEEE arithmetic and PyTorch give it, and ``backward()``
-  then warns.
-* ``local_graph(out, *operands)`` takes the result and operand *Values* and returns the same
-  derivatives as Values built from them (or plain floats for constants, which have no graph).
+* A rule never raises: where a number is too large for a float it is ``inf``, as IEEE
+  arithmetic and PyTorch give it (``power`` and ``exp`` below return inf instead of raising
+  OverflowError), and ``backward()`` then warns.
+* The names a rule may call are :data:`FLOAT_FUNCTIONS` (floats) and their twins for Values in
+  :data:`GRAPH_FUNCTIONS`; the constants of a family of ops (the exponent ``n`` of ``x ** n``)
+  are ``params``.
 """
 
 from __future__ import annotations
 
+import ast
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # ops.py builds no Value itself: derivatives are made from the operands
     from autograd.value import Value
-
-
-class Op:
-    """One kind of operation: symbol, forward rule, domain check, local derivatives, rule in words.
-
-    ``rules`` holds one sentence per operand, e.g. ``"d tanh(x)/dx = 1 - tanh(x)^2"``.
-    ``arity`` is 1 or 2, or 0 for an op with any number of operands (see ``Value.parents``).
-    A node stores only its op and operands; derivatives are computed from the data already on
-    the nodes when ``backward()`` needs them (a graph of a million scalars is memory-bound).
-    """
-
-    __slots__ = ("symbol", "rules", "local", "arity", "forward", "check", "local_graph")
-
-    def __init__(
-        self,
-        symbol: str,
-        rules: tuple[str, ...],
-        local: Callable[..., Sequence[float]],
-        arity: int | None = None,
-        *,
-        forward: Callable[..., float] | None = None,
-        check: Callable[..., None] | None = None,
-        local_graph: Callable[..., Sequence[Value | float]] | None = None,
-    ) -> None:
-        self.symbol = symbol
-        self.rules = rules
-        self.local = local
-        self.arity = len(rules) if arity is None else arity
-        self.forward = forward
-        self.check = check
-        self.local_graph = local_graph
-
-    def __repr__(self) -> str:
-        return f"Op({self.symbol!r})"
-
-
-def _name(node: Value) -> str:
-    """How error messages refer to a node: by its label when it has one."""
-    return f"node {node.label!r}" if node.label else "an unlabelled node"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,37 +82,188 @@ def softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
+# The functions a rule may call, on floats. The helpers above are plain Python over `math`, so
+# a generated program can carry their source with it (see viz/code.py).
+FLOAT_FUNCTIONS: dict[str, object] = {
+    "power": power,
+    "exp": exp,
+    "log": math.log,
+    "tanh": math.tanh,
+    "sigmoid": sigmoid,
+    "sqrt": math.sqrt,
+    "softplus": softplus,
+    "abs": abs,
+    "inf": math.inf,
+}
+
+
+def _data(v: object) -> float:
+    """The number of a Value (or a float as it is): what a comparison in a rule looks at."""
+    return v if type(v) is float else v.data  # type: ignore[attr-defined]
+
+
+def _graph_power(a: Value | float, e: Value | float) -> Value | float:
+    # a ** e between Values records a node. At a = 0 with a negative exponent the power is
+    # infinitely steep: a constant inf, as the float rule gives (the node's check would refuse).
+    if type(e) is float and e < 0.0 and _data(a) == 0.0:
+        return math.inf
+    return a**e  # type: ignore[operator]
+
+
+# Their twins over Values, for the derivative as a graph (each records the op of that name).
+GRAPH_FUNCTIONS: dict[str, object] = {
+    "power": _graph_power,
+    "exp": lambda v: v.exp(),
+    "log": lambda v: v.log(),
+    "tanh": lambda v: v.tanh(),
+    "sigmoid": lambda v: v.sigmoid(),
+    "sqrt": lambda v: v.sqrt(),
+    "softplus": lambda v: v.softplus(),
+    "abs": abs,
+    "inf": math.inf,
+    "_data": _data,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Op: the expressions, compiled once
+# ---------------------------------------------------------------------------------------------
+
+
+class _ReadNumbers(ast.NodeTransformer):
+    """Rewrites each name in a comparison ``x > 0.0`` to ``_data(x)``, for the graph rule."""
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:  # noqa: N802 - ast's visitor name
+        def wrap(e: ast.expr) -> ast.expr:
+            if not isinstance(e, ast.Name):
+                return e
+            return ast.Call(ast.Name("_data", ast.Load()), [e], [])
+
+        node.left = wrap(node.left)
+        node.comparators = [wrap(e) for e in node.comparators]
+        return node
+
+
+def _function(args: Sequence[str], body: str, namespace: Mapping[str, object], what: str):
+    """``lambda *args: body`` compiled once in ``namespace`` (our own rule text, never input)."""
+    code = compile(f"lambda {', '.join(args)}: {body}", f"<op {what}>", "eval")
+    return eval(code, dict(namespace))  # noqa: S307 - the text is this module's own rules
+
+
+class Op:
+    """One kind of operation: symbol, forward rule, domain check, local derivatives, rule in words.
+
+    ``operands`` names the operands (``("a", "b")``, ``("x",)``); ``forward_src`` is the result
+    as an expression of them (``"a * b"``); ``local_src`` holds d(out)/d(operand) for each, as
+    expressions of the operands and ``out`` (``("b", "a")``). ``params`` binds the constants a
+    family of ops shares its rules with (``{"n": 3.0}`` for ``x ** 3``). ``rules`` says each
+    derivative in words, e.g. ``"d tanh(x)/dx = 1 - tanh(x)^2"``. ``arity`` is 1 or 2, or 0 for an
+    op with any number of operands (see ``Value.parents``).
+
+    A node stores only its op and operands; derivatives are computed from the data already on
+    the nodes when ``backward()`` needs them (a graph of a million scalars is memory-bound).
+    """
+
+    __slots__ = (
+        "symbol",
+        "rules",
+        "arity",
+        "operands",
+        "forward_src",
+        "local_src",
+        "params",
+        "check",
+        "forward",
+        "local",
+        "local_graph",
+    )
+
+    def __init__(
+        self,
+        symbol: str,
+        rules: tuple[str, ...],
+        operands: tuple[str, ...],
+        forward: str,
+        local: tuple[str, ...],
+        *,
+        check: Callable[..., None] | None = None,
+        params: Mapping[str, float] | None = None,
+        arity: int | None = None,
+    ) -> None:
+        if len(local) != len(operands) or len(rules) != len(operands):
+            raise ValueError(f"op {symbol!r}: one derivative and one rule per operand")
+        self.symbol = symbol
+        self.rules = rules
+        self.arity = len(operands) if arity is None else arity
+        self.operands = operands
+        self.forward_src = forward
+        self.local_src = local
+        self.params = dict(params or {})
+        self.check = check
+        floats = {**FLOAT_FUNCTIONS, **self.params}
+        graphs = {**GRAPH_FUNCTIONS, **self.params}
+        self.forward = _forward_function(operands, forward, floats, symbol)
+        body = f"({', '.join(local)},)" if local else "()"
+        self.local = _function(("out", *operands), body, floats, symbol)
+        graph_body = ast.unparse(_ReadNumbers().visit(ast.parse(body, mode="eval")))
+        self.local_graph = _function(("out", *operands), graph_body, graphs, symbol)
+
+    def __repr__(self) -> str:
+        return f"Op({self.symbol!r})"
+
+
+def _forward_function(
+    operands: tuple[str, ...], src: str, namespace: Mapping[str, object], what: str
+):
+    # A rule that is one function applied to the operand (``tanh(x)``) is that function itself:
+    # one call less per node on the forward hot path than a lambda around it.
+    tree = ast.parse(src, mode="eval").body
+    if (
+        isinstance(tree, ast.Call)
+        and isinstance(tree.func, ast.Name)
+        and [a.id for a in tree.args if isinstance(a, ast.Name)] == list(operands)
+        and len(tree.args) == len(operands)
+        and not tree.keywords
+    ):
+        return namespace[tree.func.id]
+    return _function(operands, src, namespace, what)
+
+
+def _name(node: Value) -> str:
+    """How error messages refer to a node: by its label when it has one."""
+    return f"node {node.label!r}" if node.label else "an unlabelled node"
+
+
 # ---------------------------------------------------------------------------------------------
 # Binary operations
 # ---------------------------------------------------------------------------------------------
 
-_ONE_ONE = (1.0, 1.0)  # shared, so an addition allocates no derivative tuple
-
-# a + b
+# a + b. Its derivatives are the constant tuple (1.0, 1.0): Python keeps one such tuple for
+# the function, so an addition allocates no derivative tuple.
 ADD = Op(
     "+",
     rules=("d(a+b)/da = 1", "d(a+b)/db = 1"),
-    forward=lambda a, b: a + b,
-    local=lambda out, a, b: _ONE_ONE,
-    local_graph=lambda out, a, b: (1.0, 1.0),
+    operands=("a", "b"),
+    forward="a + b",
+    local=("1.0", "1.0"),
 )
 
 # a - b
 SUB = Op(
     "-",
     rules=("d(a-b)/da = 1", "d(a-b)/db = -1"),
-    forward=lambda a, b: a - b,
-    local=lambda out, a, b: (1.0, -1.0),
-    local_graph=lambda out, a, b: (1.0, -1.0),
+    operands=("a", "b"),
+    forward="a - b",
+    local=("1.0", "-1.0"),
 )
 
 # a * b
 MUL = Op(
     "*",
     rules=("d(a*b)/da = b", "d(a*b)/db = a"),
-    forward=lambda a, b: a * b,
-    local=lambda out, a, b: (b, a),
-    local_graph=lambda out, a, b: (b, a),
+    operands=("a", "b"),
+    forward="a * b",
+    local=("b", "a"),
 )
 
 
@@ -155,10 +279,10 @@ def _check_div(a: Value, b: Value) -> None:
 DIV = Op(
     "/",
     rules=("d(a/b)/da = 1/b", "d(a/b)/db = -a/b^2"),
-    forward=lambda a, b: a / b,
+    operands=("a", "b"),
+    forward="a / b",
+    local=("1.0 / b", "-out / b"),  # -a/b^2 written as -(a/b)/b: no overflow of b^2
     check=_check_div,
-    local=lambda out, a, b: (1.0 / b, -out / b),  # -a/b^2 written as -(a/b)/b: no overflow of b^2
-    local_graph=lambda out, a, b: (1.0 / b, -out / b),
 )
 
 
@@ -174,10 +298,10 @@ def _check_pow(a: Value, b: Value) -> None:
 POW = Op(
     "**",
     rules=("d(a^b)/da = b * a^(b-1)", "d(a^b)/db = a^b * ln(a)"),
-    forward=power,
+    operands=("a", "b"),
+    forward="power(a, b)",
+    local=("b * power(a, b - 1.0)", "out * log(a)"),
     check=_check_pow,
-    local=lambda out, a, b: (b * power(a, b - 1.0), out * math.log(a)),
-    local_graph=lambda out, a, b: (b * a ** (b - 1.0), out * a.log()),
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -185,21 +309,11 @@ POW = Op(
 # ---------------------------------------------------------------------------------------------
 
 # -x
-NEG = Op(
-    "neg",
-    rules=("d(-x)/dx = -1",),
-    forward=lambda x: -x,
-    local=lambda out, x: (-1.0,),
-    local_graph=lambda out, x: (-1.0,),
-)
+NEG = Op("neg", rules=("d(-x)/dx = -1",), operands=("x",), forward="-x", local=("-1.0",))
 
 # e^x
 EXP = Op(
-    "exp",
-    rules=("d exp(x)/dx = exp(x)",),
-    forward=exp,
-    local=lambda out, x: (out,),
-    local_graph=lambda out, x: (out,),
+    "exp", rules=("d exp(x)/dx = exp(x)",), operands=("x",), forward="exp(x)", local=("out",)
 )
 
 
@@ -212,28 +326,28 @@ def _check_log(x: Value) -> None:
 LOG = Op(
     "log",
     rules=("d ln(x)/dx = 1/x",),
-    forward=math.log,
+    operands=("x",),
+    forward="log(x)",
+    local=("1.0 / x",),
     check=_check_log,
-    local=lambda out, x: (1.0 / x,),
-    local_graph=lambda out, x: (1.0 / x,),
 )
 
 # tanh x
 TANH = Op(
     "tanh",
     rules=("d tanh(x)/dx = 1 - tanh(x)^2",),
-    forward=math.tanh,
-    local=lambda out, x: (1.0 - out * out,),
-    local_graph=lambda out, x: (1.0 - out * out,),
+    operands=("x",),
+    forward="tanh(x)",
+    local=("1.0 - out * out",),
 )
 
 # sigmoid x = 1 / (1 + e^-x)
 SIGMOID = Op(
     "sigmoid",
     rules=("d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x))",),
-    forward=sigmoid,
-    local=lambda out, x: (out * (1.0 - out),),
-    local_graph=lambda out, x: (out * (1.0 - out),),
+    operands=("x",),
+    forward="sigmoid(x)",
+    local=("out * (1.0 - out)",),
 )
 
 # relu x = max(0, x). NaN stays NaN (as in PyTorch); the slope at exactly 0 is taken as 0. The
@@ -241,9 +355,9 @@ SIGMOID = Op(
 RELU = Op(
     "relu",
     rules=("d relu(x)/dx = 1 if x > 0 else 0",),
-    forward=lambda x: 0.0 if x <= 0.0 else x,
-    local=lambda out, x: (1.0 if x > 0.0 else 0.0,),
-    local_graph=lambda out, x: (1.0 if x.data > 0.0 else 0.0,),
+    operands=("x",),
+    forward="0.0 if x <= 0.0 else x",
+    local=("1.0 if x > 0.0 else 0.0",),
 )
 
 
@@ -258,29 +372,29 @@ def _check_sqrt(x: Value) -> None:
 SQRT = Op(
     "sqrt",
     rules=("d sqrt(x)/dx = 1 / (2 sqrt(x))",),
-    forward=math.sqrt,
-    check=_check_sqrt,
+    operands=("x",),
+    forward="sqrt(x)",
     # Infinite at 0 (Python would raise on 0.5 / 0.0): backward() then warns instead of crashing.
-    local=lambda out, x: (0.5 / out if out != 0.0 else math.inf,),
-    local_graph=lambda out, x: (0.5 / out if out.data != 0.0 else math.inf,),
+    local=("0.5 / out if out != 0.0 else inf",),
+    check=_check_sqrt,
 )
 
 # |x|; the slope at exactly 0 is taken as 0, as in PyTorch. A constant, like relu's.
 ABS = Op(
     "abs",
     rules=("d |x|/dx = sign(x) (0 at x = 0)",),
-    forward=abs,
-    local=lambda out, x: (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0,),
-    local_graph=lambda out, x: (1.0 if x.data > 0.0 else -1.0 if x.data < 0.0 else 0.0,),
+    operands=("x",),
+    forward="abs(x)",
+    local=("1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0",),
 )
 
 # softplus x = ln(1 + e^x)
 SOFTPLUS = Op(
     "softplus",
     rules=("d softplus(x)/dx = sigmoid(x)",),
-    forward=softplus,
-    local=lambda out, x: (sigmoid(x),),
-    local_graph=lambda out, x: (x.sigmoid(),),
+    operands=("x",),
+    forward="softplus(x)",
+    local=("sigmoid(x)",),
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -288,19 +402,19 @@ SOFTPLUS = Op(
 # ---------------------------------------------------------------------------------------------
 
 
-def _power_slope(x: float, n: float) -> float:
-    # n * x^(n-1); x^0 is the constant 1, whose slope is 0 everywhere, 0 included (PyTorch too).
-    return 0.0 if n == 0.0 else n * power(x, n - 1.0)
+def _power_slope(n: float) -> str:
+    """d(x^n)/dx as a rule: n * x^(n-1), written out for the common exponents.
 
-
-def _power_slope_graph(x: Value, n: float) -> Value | float:
+    x^0 is the constant 1, whose slope is 0 everywhere, 0 included (PyTorch too); x^1 has slope
+    1; x^2 has slope 2x (x ** 1.0 is x to the last bit, so ``n * x`` is the same number).
+    """
     if n == 0.0:
-        return 0.0
+        return "0.0"
     if n == 1.0:
-        return 1.0
-    if x.data == 0.0 and n < 1.0:  # x^(n-1) with a negative exponent at 0: infinitely steep
-        return math.copysign(math.inf, n)
-    return n * x ** (n - 1.0)
+        return "1.0"
+    if n == 2.0:
+        return "n * x"
+    return "n * power(x, n - 1.0)"
 
 
 @lru_cache(maxsize=256)
@@ -318,19 +432,14 @@ def power_op(n: float) -> Op:
                 f"{_name(x)} is {x.data:g} (op '**{text}')"
             )
 
-    def forward(x: float) -> float:
-        try:
-            return x**n
-        except OverflowError:  # power() below, written out: this is on the forward hot path
-            return -math.inf if x < 0.0 and n % 2.0 == 1.0 else math.inf
-
     return Op(
         f"**{text}",
         rules=(f"d(x^{text})/dx = {text} * x^{n - 1:g}",),
-        forward=forward,
+        operands=("x",),
+        forward="power(x, n)",
+        local=(_power_slope(n),),
         check=check,
-        local=lambda out, x: (_power_slope(x, n),),
-        local_graph=lambda out, x: (_power_slope_graph(x, n),),
+        params={"n": n},
     )
 
 
@@ -340,40 +449,34 @@ def leaky_relu_op(slope: float) -> Op:
     return Op(
         "leaky_relu",
         rules=(f"d leaky_relu(x)/dx = 1 if x > 0 else {slope:g}",),
-        forward=lambda x: x if x > 0.0 else slope * x,
-        local=lambda out, x: (1.0 if x > 0.0 else slope,),
-        local_graph=lambda out, x: (1.0 if x.data > 0.0 else slope,),
+        operands=("x",),
+        forward="x if x > 0.0 else slope * x",
+        local=("1.0 if x > 0.0 else slope",),
+        params={"slope": slope},
     )
-
-
-def _weighted_sum_forward(*operands: float) -> float:
-    # Left to right, the order a chain of * and + nodes uses, so both give the same number.
-    n = len(operands) // 2
-    total = 0.0
-    for i in range(n):
-        total += operands[i] * operands[n + i]
-    return total + operands[-1] if len(operands) & 1 else total
-
-
-def _weighted_sum_local(out: object, *operands: object) -> list:
-    # d/dw_i = x_i, d/dx_i = w_i, d/db = 1. The same expression serves floats and Values.
-    n = len(operands) // 2
-    ws, xs = operands[:n], operands[n : 2 * n]
-    return [*xs, *ws, 1.0] if len(operands) & 1 else [*xs, *ws]
 
 
 @lru_cache(maxsize=256)
 def weighted_sum_op(n: int, has_bias: bool) -> Op:
-    """sum_i w_i * x_i (+ b) over n pairs, one fused node; operands (w_1..w_n, x_1..x_n[, b])."""
-    rules = tuple(f"d(sum w*x)/dw{i} = x{i}" for i in range(1, n + 1))
-    rules += tuple(f"d(sum w*x)/dx{i} = w{i}" for i in range(1, n + 1))
+    """sum_i w_i * x_i (+ b) over n pairs, one fused node; operands (w_1..w_n, x_1..x_n[, b]).
+
+    The sum goes left to right, the order a chain of * and + nodes uses, so both give the same
+    number. d/dw_i = x_i, d/dx_i = w_i, d/db = 1.
+    """
+    ws = [f"w{i}" for i in range(1, n + 1)]
+    xs = [f"x{i}" for i in range(1, n + 1)]
+    terms = [f"{w} * {x}" for w, x in zip(ws, xs)]
+    rules = tuple(f"d(sum w*x)/d{w} = {x}" for w, x in zip(ws, xs))
+    rules += tuple(f"d(sum w*x)/d{x} = {w}" for w, x in zip(ws, xs))
+    operands, local = (*ws, *xs), (*xs, *ws)
     if has_bias:
         rules += ("d(sum w*x + b)/db = 1",)
+        operands, local, terms = (*operands, "b"), (*local, "1.0"), [*terms, "b"]
     return Op(
         "sum(w*x)+b" if has_bias else "sum(w*x)",
         rules,
-        forward=_weighted_sum_forward,
-        local=_weighted_sum_local,
-        local_graph=_weighted_sum_local,
+        operands=operands,
+        forward=" + ".join(terms) or "0.0",
+        local=local,
         arity=0,
     )

@@ -34,6 +34,12 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+CODE_HELP = (
+    "print it as a Python script instead (forward, backward, update; standard library only) "
+    "that prints the same numbers when run with python"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every `stepgrad` command."""
     from nn.files import MAX_BYTES, MAX_DEPTH, MAX_KEY_PARTS
@@ -82,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a commented starter lesson file (TOML) that runs as it is",
     )
     example.add_argument("--format", default="text", choices=FORMATS, help="output format")
+    example.add_argument("--code", action="store_true", help=CODE_HELP)
     example.add_argument(
         "--part",
         default=None,
@@ -191,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         "values", nargs="*", metavar="NAME=VALUE", help="a value for every name, e.g. x1=2"
     )
     trace.add_argument("--format", default="text", choices=FORMATS, help="output format")
+    trace.add_argument("--code", action="store_true", help=CODE_HELP)
     trace.add_argument(
         "--quiz", action="store_true", help="ask for each value and gradient in turn"
     )

@@ -164,6 +164,13 @@ def run_example_command(args: object) -> int:
             "--collapse need layers; draw its computation graph (leave them out)"
         )
     explanation = explain_lesson(lesson, steps=steps, compare_seed=compare_seed)
+    if getattr(args, "code", False):  # the sheet as a script (viz/code.py)
+        from viz.code import code_command, lesson_script
+
+        if quiz or graph is not None or output_format != "text":
+            raise ValueError("--code prints a script: leave out --quiz, --graph and --format")
+        write_text(sys.stdout, lesson_script(explanation, code_command("example", args)))
+        return 0
     if quiz:
         from viz.quiz import run_quiz
 

@@ -383,10 +383,18 @@ def run_trace_command(args: object) -> int:
 
         run = parse_program(text).build(parse_bindings(bindings))
         explanation = explain_program(run)
+        output = run.output
     else:
         output, inputs = build_expression(text, bindings)
         explanation = explain_value(output, title=str(output.label or text), inputs=inputs,
                                     constant_gradients=constants)  # fmt: skip
+    if getattr(args, "code", False):  # the trace as a script (viz/code.py)
+        from viz.code import code_command, trace_script
+
+        if quiz or graph is not None or output_format != "text":
+            raise ValueError("--code prints a script: leave out --quiz, --graph and --format")
+        write_text(sys.stdout, trace_script(explanation, output, code_command("trace", args)))
+        return 0
     if quiz:
         from viz.quiz import run_quiz
 

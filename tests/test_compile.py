@@ -1,0 +1,285 @@
+"""compile_graph: the program of a graph, run on new numbers, against backward() and plain math."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autograd import NonFiniteWarning, Value, compile_graph, weighted_sum
+from autograd.compile import DataDependentError, compile_value, identifier
+from tests import randgraph
+from tests.randgraph import recipes
+
+# Every op of the engine: randgraph's, plus the ones with a kink (no finite differences here, so
+# they are welcome) and the constant-exponent family.
+UNARY = {
+    **randgraph.UNARY,
+    "relu": lambda x: x.relu(),
+    "abs": lambda x: abs(x),
+    "leaky_relu": lambda x: x.leaky_relu(0.1),
+    "cube": lambda x: x**3,
+    "reciprocal": lambda x: (x * x + 1.0) ** -1,
+    "rsub": lambda x: 2.0 - x,
+    "rdiv": lambda x: 1.5 / (x * x + 0.5),
+}
+BINARY = dict(randgraph.BINARY)
+steps = st.one_of(
+    st.tuples(st.sampled_from(sorted(UNARY)), st.integers(0, 10**6)),
+    st.tuples(st.sampled_from(sorted(BINARY)), st.integers(0, 10**6), st.integers(0, 10**6)),
+)
+all_op_recipes = st.tuples(
+    st.lists(randgraph.floats, min_size=1, max_size=4), st.lists(steps, min_size=1, max_size=14)
+)
+
+
+def build(recipe, leaves):
+    nodes = list(leaves)
+    for s in recipe[1]:
+        if len(s) == 2:
+            nodes.append(UNARY[s[0]](nodes[s[1] % len(nodes)]))
+        else:
+            nodes.append(BINARY[s[0]](nodes[s[1] % len(nodes)], nodes[s[2] % len(nodes)]))
+    return nodes[-1] + nodes[len(nodes) // 2] * 0.5
+
+
+def engine(recipe, numbers, builder=build):
+    leaves = [Value(x) for x in numbers]
+    root = builder(recipe, leaves)
+    root.backward()
+    return root.data, [v.grad for v in leaves]
+
+
+def close(a: float, b: float) -> bool:
+    return a == b or math.isclose(a, b, rel_tol=1e-15, abs_tol=1e-300)
+
+
+# -- against backward() on random graphs ---------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(all_op_recipes, st.lists(randgraph.floats, min_size=4, max_size=4))
+def test_compiled_random_graphs_equal_backward_at_the_traced_and_at_new_points(recipe, new):
+    xs = recipe[0]
+    f = compile_graph(lambda *leaves: build(recipe, list(leaves)), *xs)
+    for point in (xs, new[: len(xs)]):
+        out, grads = f(*point)
+        want_out, want_grads = engine(recipe, point)
+        assert close(out, want_out)
+        assert all(close(g, w) for g, w in zip(grads, want_grads)), (grads, want_grads)
+
+
+@settings(max_examples=100, deadline=None)
+@given(recipes)
+def test_randgraph_graphs_compile_to_exactly_backwards_numbers(recipe):
+    # Same operations in the same order as backward(): equal to the last bit.
+    f = compile_graph(lambda *leaves: randgraph.build(recipe, list(leaves)), *recipe[0])
+    out, grads = f(*recipe[0])
+    want_out, want_grads = engine(recipe, recipe[0], randgraph.build)
+    assert out == want_out
+    assert list(grads) == want_grads
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(randgraph.floats, min_size=7, max_size=7), st.booleans())
+def test_fused_weighted_sum_compiles_to_backwards_numbers(xs, bias):
+    def graph(v):
+        z = weighted_sum(v[:3], v[3:6], v[6] if bias else None)
+        return (z.tanh() * v[0] + z).relu() + z * z
+
+    leaves = [Value(x) for x in xs]
+    root = graph(leaves)
+    f = compile_value(root, leaves)
+    root.backward()
+    out, grads = f(*xs)
+    assert out == root.data
+    assert all(close(g, v.grad) for g, v in zip(grads, leaves))
+
+
+# -- against plain math -----------------------------------------------------------------------
+
+
+def test_neuron_gradients_equal_the_hand_derivation():
+    def neuron(x1, w1, x2, w2, b):
+        return (x1 * w1 + x2 * w2 + b).tanh()
+
+    f = compile_graph(neuron, 2.0, -3.0, 0.0, 1.0, 6.8814)
+    for x1, w1, x2, w2, b in [(2.0, -3.0, 0.0, 1.0, 6.8814), (0.5, 1.5, -1.0, 0.25, -0.3)]:
+        out, (d_x1, d_w1, d_x2, d_w2, d_b) = f(x1, w1, x2, w2, b)
+        t = math.tanh(x1 * w1 + x2 * w2 + b)
+        slope = 1.0 - t * t
+        assert out == pytest.approx(t, rel=1e-15)
+        assert (d_x1, d_w1, d_x2, d_w2, d_b) == pytest.approx(
+            (w1 * slope, x1 * slope, w2 * slope, x2 * slope, slope), rel=1e-14
+        )
+
+
+def test_source_names_the_inputs_and_labelled_nodes_and_states_each_rule():
+    def neuron(x1, w1, b):
+        z = x1 * w1 + b
+        z.label = "z1[0]"
+        a = z.sigmoid()
+        a.label = "a1[0]"
+        return a
+
+    f = compile_graph(neuron, 0.5, 0.3, 0.1)
+    lines = f.source.splitlines()
+    assert "    z1_0 = x1 * w1 + b" in lines
+    assert "    a1_0 = sigmoid(z1_0)" in lines
+    slope = [ln for ln in lines if ln.strip().startswith("d_z1_0 =")]
+    assert slope == [
+        "    d_z1_0 = a1_0 * (1.0 - a1_0) * d_a1_0"
+        "  # d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x))"
+    ]
+    a = 1.0 / (1.0 + math.exp(-(0.5 * 0.3 + 0.1)))
+    out, grads = f(0.5, 0.3, 0.1)
+    assert out == pytest.approx(a, rel=1e-15)
+    assert grads == pytest.approx((0.3 * a * (1 - a), 0.5 * a * (1 - a), a * (1 - a)), rel=1e-14)
+
+
+def test_source_runs_on_its_own_with_the_math_functions():
+    f = compile_graph(lambda x, y: (x * y).exp() / (y * y + 1.0) + x.log(), 1.2, 0.4)
+    namespace = {"exp": math.exp, "log": math.log}
+    exec(f.source, namespace)  # noqa: S102 - our own generated text
+    out, grads, _ = namespace["f"](1.2, 0.4)
+    x, y = 1.2, 0.4
+    assert out == pytest.approx(math.exp(x * y) / (y * y + 1.0) + math.log(x), rel=1e-15)
+    dx = y * math.exp(x * y) / (y * y + 1) + 1 / x
+    dy = x * math.exp(x * y) / (y * y + 1) - math.exp(x * y) * 2 * y / (y * y + 1) ** 2
+    assert grads == pytest.approx((dx, dy), rel=1e-14)
+
+
+def test_an_unused_input_gets_gradient_zero_and_a_constant_output_works():
+    f = compile_graph(lambda x, y: x * 2.0, 1.0, 5.0)
+    assert f(3.0, 7.0) == (6.0, (2.0, 0.0))
+    g = compile_graph(lambda x: x, 4.0)
+    assert g(-1.5) == (-1.5, (1.0,))
+
+
+# -- the graph must not depend on the data ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: x * x if x.data > 0 else 3 * x,
+        lambda x: x * x if x > 0 else 3 * x,
+        lambda x: x.tanh() if float(x) < 1.0 else x,
+        lambda x: x * x if (x * 2.0) else x,
+        lambda x: max(x, x * 0.5),
+        lambda x: x * x if x == 0.0 else x,
+    ],
+)
+def test_a_data_dependent_graph_is_refused_in_one_line_while_tracing(fn):
+    with pytest.raises(DataDependentError) as error:
+        compile_graph(fn, 2.0)
+    message = str(error.value)
+    assert "\n" not in message and "compile_graph" in message
+
+
+def test_the_branchless_form_of_a_branch_compiles():
+    f = compile_graph(lambda x: (x * x - 3 * x).relu() + 3 * x, 2.0)  # x*x where it is larger
+    assert f(5.0)[0] == 25.0 and f(1.0)[0] == 3.0
+    assert f(5.0)[1] == (10.0,) and f(1.0)[1] == (3.0,)
+
+
+# -- IEEE semantics, warnings and the engine's errors ------------------------------------------
+
+
+def test_overflow_is_inf_with_the_right_sign_and_warns_as_the_engine_does():
+    f = compile_graph(lambda x: x**3 + (x * 0.0).exp(), 2.0)
+    with pytest.warns(NonFiniteWarning):
+        out, (d,) = f(-1e200)
+    assert out == -math.inf and d == math.inf
+    g = compile_graph(lambda x: x.exp(), 0.0)
+    with pytest.warns(NonFiniteWarning):
+        assert g(1000.0) == (math.inf, (math.inf,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert g(0.0) == (1.0, (1.0,))
+
+
+def test_bad_input_raises_the_engines_own_error():
+    f = compile_graph(lambda x, y: (x * y).log() + 1.0 / (y - 2.0), 1.0, 3.0)
+    x, y = Value(-1.0), Value(2.0)
+    with pytest.raises(ValueError) as engine_error:
+        (x * y).log()
+    with pytest.raises(ValueError) as compiled_error:
+        f(-1.0, 2.0)
+    assert str(compiled_error.value) == str(engine_error.value)
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        f(1.0, 2.0)
+    with pytest.raises(TypeError, match="takes 2 numbers"):
+        f(1.0)
+    with pytest.raises(TypeError, match="real number"):
+        f(1.0, "2")
+
+
+def test_labels_become_readable_identifiers():
+    assert identifier("W1[0][1]") == "W1_0_1"
+    assert identifier("ŷ") == "y_hat"
+    assert identifier("δ2") == "delta2"
+    assert identifier("net_h1") == "net_h1"
+    assert identifier("x[0]*W1[0][0]") == ""
+    assert identifier("lambda") == "lambda_"
+    assert identifier("exp") == "exp_"
+
+
+# -- docs/code.md ------------------------------------------------------------------------------
+
+
+def test_docs_code_examples_run_and_show_the_source_they_print(capsys):
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "code.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 2
+    exec(compile(blocks[0], "docs/code.md block 0", "exec"), {})  # its asserts check the math
+    printed = capsys.readouterr().out
+    shown = re.search(r"prints\n\n```\n(.*?)```", text, flags=re.S).group(1)
+    assert printed.rstrip("\n") == shown.rstrip("\n")
+
+
+def test_a_new_op_compiles_from_its_own_rule_with_no_change_to_the_compiler():
+    # One definition: forward and derivative as expressions. Nothing else anywhere.
+    from autograd.ops import Op
+    from autograd.value import _unary
+
+    softsign = Op(
+        "softsign",
+        rules=("d softsign(x)/dx = 1 / (1 + |x|)^2",),
+        operands=("x",),
+        forward="x / (1.0 + abs(x))",
+        local=("1.0 / ((1.0 + abs(x)) * (1.0 + abs(x)))",),
+    )
+    x = Value(-0.8, "x")
+    y = _unary(softsign, x * 2.0) + x
+    f = compile_value(y, [x])
+    assert "v1 = x * 2.0" in f.source and "/ (1.0 + abs(v1))" in f.source
+    assert "# d softsign(x)/dx = 1 / (1 + |x|)^2" in f.source
+    for x0 in (-0.8, 0.3, 2.5):
+        u = 2.0 * x0
+        out, (d,) = f(x0)
+        assert out == pytest.approx(u / (1 + abs(u)) + x0, rel=1e-15)
+        assert d == pytest.approx(2.0 / (1 + abs(u)) ** 2 + 1.0, rel=1e-15)
+
+
+def test_a_deep_chain_compiles_and_an_op_too_wide_for_python_is_one_line():
+    x = Value(0.1, "x")
+    y = x
+    for _ in range(3000):  # deeper than Python's recursion limit
+        y = (y * 0.999).tanh()
+    f = compile_value(y, [x])
+    z, leaves = 0.2, None
+    for _ in range(3000):
+        z = math.tanh(z * 0.999)
+    assert f(0.2)[0] == pytest.approx(z, rel=1e-12)
+    leaves = [Value(0.001 * i) for i in range(3000)]
+    wide = weighted_sum(leaves[:1500], leaves[1500:])
+    with pytest.raises(ValueError, match="too deeply nested") as error:
+        compile_value(wide, leaves)
+    assert "\n" not in str(error.value)
