@@ -193,13 +193,12 @@ def _bce_logit_term(z: Value, t: float) -> Value:
     # -log(1 - sigmoid(z)) = softplus(z): t softplus(-z) + (1-t) softplus(z). Each softplus is
     # exact (max(x, 0) + log1p(e^-|x|)), so no exp overflow, no log(0), and no cancellation:
     # the shorter softplus(z) - t z gives 37.0 - 37.0 = 0.0 at z = 37, t = 1 instead of
-    # log1p(e^-37) = 8.5e-17. Its derivative is sigmoid(z) - t. A term of weight 0 (t = 0 or
-    # t = 1) is left out of the graph, not built and multiplied by zero.
-    if t == 1.0:
-        return (-z).softplus()
-    if t == 0.0:
-        return z.softplus()
-    return t * (-z).softplus() + (1.0 - t) * z.softplus()
+    # log1p(e^-37) = 8.5e-17. Its derivative is sigmoid(z) - t. Both terms are built even when
+    # one has weight 0: softplus is finite for every finite z, so 0 * softplus adds exactly 0,
+    # and every target gives the same graph (which fit(compiled=True) compiles once, finding
+    # the target as the one leaf whose number changes with it: hence t is a leaf, used twice).
+    target = Value(t)
+    return target * (-z).softplus() + (1.0 - target) * z.softplus()
 
 
 def binary_cross_entropy_with_logits(outputs: Any, targets: Any) -> Value:
