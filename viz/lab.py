@@ -788,3 +788,15 @@ def lesson_request(spec_or_name: object, **extra: Any) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a text file (UTF-8)") from None
     return {"lesson": {"file": {"name": os.path.basename(path), "text": text}}, **extra}
+
+
+def lesson_page(lesson: Lesson, steps: int = DEFAULT_STEPS) -> LabPage:
+    """The offline page of a built lesson (its spec, with its current parameters and lr)."""
+    spec = lesson.spec
+    if spec is None:
+        raise ValueError(f"lesson {lesson.name!r} was not built from a spec")
+    defaults = build_lesson(spec).parameter_values()
+    edits = {k: v for k, v in lesson.parameter_values().items() if defaults.get(k) != v}
+    if lesson.lr != spec.lr:
+        edits["η"] = lesson.lr
+    return LabPage(_lesson_response(spec, edits, steps, {"spec": spec.name}))
