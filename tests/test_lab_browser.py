@@ -251,7 +251,7 @@ def test_show_in_the_graph_draws_the_units_label_data_grad_boxes(browser, lab):
     panel = browser.find_element(By.ID, "lab-drill-panel")
     assert panel.is_displayed()
     texts = [t.text for t in panel.find_elements(By.CSS_SELECTOR, "g.graph-node text")]
-    assert "z1[0]" in texts and "data 0.41" in texts  # label | data | grad
+    assert "z1[0]" in texts and "data 0.41" in texts  # label, data, grad
     assert f"grad {hand_2_2_1()['delta1[0]']:.6g}".replace("-", "−") in texts
     browser.save_screenshot(str(ARTIFACTS / "lab-drill.png"))
 

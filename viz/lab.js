@@ -24,6 +24,7 @@
   }
   function ask(request) {
     state.busy = true;
+    const started = performance.now();
     return Promise.resolve().then(() => transport(request)).then((response) => {
       state.busy = false;
       if (!response || response.ok !== true) {
@@ -32,6 +33,7 @@
       }
       state.request = request;
       setData(response);
+      state.lastRecomputeMs = performance.now() - started;  // read by benchmarks/bench_lab.py
       return true;
     }, (error) => {
       state.busy = false;
@@ -82,6 +84,8 @@
     $("lab-notes-box").hidden = !data.notes.length;
     document.title = data.title + " · stepgrad lab";
     $("lab-drill").hidden = data.kind !== "lesson";
+    const names = data.editable.slice(0, 2).map((n) => n.label).join(", ");
+    $("lab-search").placeholder = "find a symbol" + (names ? ": " + names + "…" : "");
     buildSections();
     buildSteps();
     buildNumbers();
@@ -95,6 +99,7 @@
       }
     }
     go(state.step, true);
+    if (state.readyAt === undefined) state.readyAt = performance.now();  // since navigation
   }
 
   function buildSections() {
@@ -207,7 +212,7 @@
       box.appendChild(h("span", {}, "thicker edge = larger |weight|"));
       box.appendChild(h("span", {}, "δ = " + (state.data.error_sign < 0 ? "−" : "") + "∂" + state.data.loss_symbol + "/∂z"));
     } else {
-      box.appendChild(h("span", {}, "each box: label | data | grad"));
+      box.appendChild(h("span", {}, "each box: its label, data and grad (∂" + state.data.loss_symbol + "/∂ it)"));
     }
   }
 
@@ -225,7 +230,8 @@
       b.classList.toggle("current", state.step >= first && state.step < first + sec.count);
     }
     drawCard(s);
-    fillStepTexts();
+    if (state.quiz || state.quizWas) fillStepTexts();  // only the quiz hides numbers in the list
+    state.quizWas = state.quiz;
     state.stepButtons.forEach((b, i) => b.classList.toggle("cur", i === state.step));
     const cur = state.stepButtons[state.step];
     if (cur && !keepScroll) cur.scrollIntoView({ block: "nearest" });
@@ -295,11 +301,11 @@
     applyView(svg, W, H);
     // Portrait screens (phones) draw the layers top to bottom: the units then get the width.
     const vertical = W < 560 || W < 0.9 * H;
-    const top = vertical ? 6 : 26, pad = 8;
-    const px = (x) => pad + x * (W - 2 * pad), py = (y) => top + y * (H - top - pad);
+    const top = vertical ? 6 : 26, pad = 8, bottom = 40;  // the zoom buttons sit at the bottom
+    const px = (x) => pad + x * (W - 2 * pad), py = (y) => top + y * (H - top - bottom);
     const X = (x, y) => (vertical ? px(y) : px(x)), Y = (x, y) => (vertical ? py(x) : py(y));
     const across = vertical ? net.rows : net.n_columns, along = vertical ? net.n_columns : net.rows;
-    const colW = (W - 2 * pad) / across, rowH = (H - top - pad) / along;
+    const colW = (W - 2 * pad) / across, rowH = (H - top - bottom) / along;
     const bw = Math.min(170, colW * (vertical ? 0.9 : 0.8)), bh = Math.min(86, rowH * (vertical ? 0.62 : 0.84));
     const lines = Math.max(1, Math.floor((bh - 4) / 15));
     const mark = lit();
@@ -416,11 +422,11 @@
     g.appendChild(el("rect", { x: p[0] - bw / 2, y: p[1] - bh / 2, width: bw, height: bh, rx: 8 }));
     let rows = unitRows(u);
     if (lines === 1) rows = [[symbolOf(u.a), "sym"]];
-    rows = rows.slice(0, lines);
+    // Only rows that fit whole: a cut-off number is worse than none (tap the unit for all).
+    rows = rows.filter(([text]) => textWidth(text, 12) <= bw - 6).slice(0, lines);
     const y0 = p[1] - (rows.length - 1) * 7.5 + 4;
     rows.forEach(([text, c], k) => {
-      const fit = Math.floor(bw / 7.2);
-      g.appendChild(el("text", { x: p[0], y: y0 + 15 * k, "text-anchor": "middle", class: c }, text.length > fit ? text.slice(0, fit - 1) + "…" : text));
+      g.appendChild(el("text", { x: p[0], y: y0 + 15 * k, "text-anchor": "middle", class: c }, text));
     });
     g.appendChild(el("title", {}, tipLines(u.id).join("\n")));
     g0.appendChild(g);
@@ -432,15 +438,22 @@
     const v = known("loss");
     rows.push([loss.symbol + " = " + (v ? v.text : "?"), "sym"]);
     for (const t of loss.targets) { const tv = known(t); rows.push([symbolOf(t) + " = " + (tv ? tv.text : "?"), ""]); }
-    const hh = Math.max(bh, 15 * Math.min(rows.length, 4) + 10);
-    g.appendChild(el("rect", { x: p[0] - bw / 2, y: p[1] - hh / 2, width: bw, height: hh, rx: 8 }));
-    rows.slice(0, Math.max(lines, 2)).forEach(([text, c], k) => g.appendChild(el("text", { x: p[0], y: p[1] - (Math.min(rows.length, Math.max(lines, 2)) - 1) * 7.5 + 4 + 15 * k, "text-anchor": "middle", class: c }, text)));
+    const shown = rows.filter(([text]) => textWidth(text, 12) <= Math.max(bw, 110) - 6).slice(0, Math.max(lines, 2));
+    const hh = Math.max(bh, 15 * shown.length + 8), ww = Math.max(bw, 110);
+    g.appendChild(el("rect", { x: p[0] - ww / 2, y: p[1] - hh / 2, width: ww, height: hh, rx: 8 }));
+    shown.forEach(([text, c], k) => g.appendChild(el("text", { x: p[0], y: p[1] - (shown.length - 1) * 7.5 + 4 + 15 * k, "text-anchor": "middle", class: c }, text)));
     g.appendChild(el("title", {}, tipLines("loss").join("\n")));
     g0.appendChild(g);
   }
 
   function tipLines(id) {  // every number the element shows, as far as the steps have come
     const net = state.data.network;
+    if (net && !net.byId) {  // an index, built once per response: wide layers have many edges
+      net.byId = {};
+      for (const e of net.edges) net.byId[e.id] = ["edge", e];
+      for (const b of net.biases) net.byId[b.id] = ["bias", b];
+      for (const c of net.columns) for (const u of c.units) net.byId[u.id] = ["unit", u];
+    }
     const out = [];
     const add = (name, prefix) => { const v = known(name); out.push((prefix || symbolOf(name)) + " = " + (v ? v.text : "?")); };
     if (!net) return out;
@@ -449,15 +462,16 @@
       for (const t of net.loss.targets) add(t);
       return out;
     }
-    const edge = net.edges.find((e) => e.id === id);
+    const [kind, item] = net.byId[id] || [];
+    const edge = kind === "edge" ? item : null;
     if (edge) {
       if (!edge.w) return out;
       add(edge.w); add("dL/d" + edge.w); add(edge.w + " (updated)");
       return out;
     }
-    const bias = net.biases.find((b) => b.id === id);
-    if (bias) { add(bias.symbol); add("dL/d" + bias.symbol); return out; }
-    for (const c of net.columns) for (const u of c.units) if (u.id === id) {
+    if (kind === "bias") { add(item.symbol); add("dL/d" + item.symbol); return out; }
+    if (kind === "unit") {
+      const u = item;
       if (u.z) add(u.z);
       add(u.a);
       if (u.delta) add(u.delta);
@@ -472,14 +486,15 @@
     // Each box needs about 170 px for "grad −0.00278036": a narrow screen scrolls sideways
     // (the box around the picture scrolls) rather than cutting numbers off.
     const holder = svg.parentNode.getBoundingClientRect();
-    const need = graph.columns * 230;
+    const need = graph.columns * 170;
     if (main) { svg.style.width = ""; } else { svg.style.width = Math.max(holder.width, need) + "px"; }
     const r = svg.getBoundingClientRect();
-    const W = Math.max(240, r.width), H = Math.max(160, r.height);
+    const W = Math.max(240, r.width), H = Math.max(graph.rows * 62 + 16, r.height);
+    if (!main) svg.style.height = H + "px";
     if (main) applyView(svg, W, H); else svg.setAttribute("viewBox", "0 0 " + W + " " + H);
     const pad = 8;
     const colW = (W - 2 * pad) / graph.columns;
-    const boxW = Math.min(colW - 34, 240), boxH = Math.min(54, (H - 2 * pad) / graph.rows - 8);
+    const boxW = Math.min(colW - 34, 240), boxH = 54;
     const P = {};
     for (const n of graph.nodes) P[n.id] = [pad + n.x * (W - 2 * pad), pad + n.y * (H - 2 * pad)];
     const mark = main ? lit() : { now: new Set(), reads: new Set() };
@@ -500,23 +515,17 @@
       } else if (!state.gradsShown) grad = "?";
       // label on top; data | grad below it, as in the micrograd lecture's boxes
       const fit = (t, w) => (t.length * 7 > w ? t.slice(0, Math.max(1, Math.floor(w / 7) - 1)) + "…" : t);
-      const left = x - boxW / 2 + 4, mid = y - boxH / 2 + boxH * 0.42;
-      g.appendChild(el("text", { x: left, y: mid - 4, class: "lbl" }, fit(n.label, boxW - 8)));
-      g.appendChild(el("line", { x1: x - boxW / 2, y1: mid, x2: x + boxW / 2, y2: mid }));
-      const lower = y + boxH / 2 - 5;
-      if (boxW >= 180) {
-        g.appendChild(el("text", { x: left, y: lower }, "data " + data));
-        g.appendChild(el("text", { x: x + 4, y: lower }, "grad " + grad));
-        g.appendChild(el("line", { x1: x, y1: mid, x2: x, y2: y + boxH / 2 }));
-      } else {
-        g.appendChild(el("text", { x: left, y: lower }, fit("data " + data + " · grad " + grad, boxW - 8)));
-      }
+      const left = x - boxW / 2 + 4, top_ = y - boxH / 2;
+      g.appendChild(el("text", { x: left, y: top_ + 14, class: "lbl" }, fit(n.label, boxW - 8)));
+      g.appendChild(el("line", { x1: x - boxW / 2, y1: top_ + 19, x2: x + boxW / 2, y2: top_ + 19 }));
+      g.appendChild(el("text", { x: left, y: top_ + 33 }, "data " + data));
+      g.appendChild(el("text", { x: left, y: top_ + 48 }, "grad " + grad));
       g.appendChild(el("title", {}, n.label + "\ndata " + data + "\ngrad " + grad));
       svg.appendChild(g);
       if (n.op) {
         const o = el("g", { class: "graph-op" });
-        o.appendChild(el("circle", { cx: x - boxW / 2 - 16, cy: y, r: 12 }));
-        o.appendChild(el("text", { x: x - boxW / 2 - 16, y: y + 4, "text-anchor": "middle" }, n.op.length > 3 ? n.op.slice(0, 3) : n.op));
+        o.appendChild(el("circle", { cx: x - boxW / 2 - 16, cy: y, r: 14 }));
+        o.appendChild(el("text", { x: x - boxW / 2 - 16, y: y + 4, "text-anchor": "middle" }, n.op.length > 4 ? n.op.slice(0, 4) : n.op));
         o.appendChild(el("title", {}, n.op));
         svg.appendChild(o);
       }
@@ -719,6 +728,6 @@
     const request = Object.assign({}, first, Object.keys(frag.edits).length ? { edits: frag.edits } : {});
     ask(request).then((ok) => { if (ok) { state.edits = request.edits || {}; buildNumbers(); go(state.step, true); } });
   }
-  window.stepgradLab = { go: (i) => go(i), state: state };  // for tests and the site
+  window.stepgradLab = { go: (i) => go(i), draw: () => draw(), drawCurve: () => drawCurve(), state: state };  // for tests, benchmarks and the site
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
 })();
