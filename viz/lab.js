@@ -115,6 +115,8 @@
   function buildSteps() {
     const list = $("lab-steps");
     list.textContent = "";
+    // Long lists are laid out only where visible (their scroll position is then approximate).
+    list.classList.toggle("long", state.data.steps.length > 150);
     let section = null;
     state.stepButtons = [];
     for (const s of state.data.steps) {
@@ -233,9 +235,15 @@
     if (state.quiz || state.quizWas) fillStepTexts();  // only the quiz hides numbers in the list
     state.quizWas = state.quiz;
     state.stepButtons.forEach((b, i) => b.classList.toggle("cur", i === state.step));
+    // Scroll the list itself (never the page: on a phone the picture must stay where it is).
     const cur = state.stepButtons[state.step];
-    if (cur && !keepScroll) cur.scrollIntoView({ block: "nearest" });
-    else if (cur) { const list = $("lab-steps"); list.scrollTop = Math.max(0, cur.offsetTop - list.offsetTop - list.clientHeight / 2); }
+    if (cur) {
+      const list = $("lab-steps");
+      const top = cur.parentNode.offsetTop, bottom = top + cur.parentNode.offsetHeight;
+      if (keepScroll || top < list.scrollTop || bottom > list.scrollTop + list.clientHeight) {
+        list.scrollTop = Math.max(0, top - list.clientHeight / 3);
+      }
+    }
     draw();
     drawCurve();
     if (state.drill) drawDrill();
@@ -353,7 +361,7 @@
       // Weights are written on their edges when there are few; in a wide layer only the step's own.
       const labelled = e.w && ((!busy && !vertical && colW > 150) || mark.now.has(e.id));
       if (labelled) {
-        const t = busy ? 0.5 : 0.3;  // near the tail: the edges of one unit fan apart there
+        const t = busy ? 0.5 : 0.36;  // near the tail: the edges of one unit fan apart there
         const lx = a[0] + (b[0] - a[0]) * t, ly = a[1] + (b[1] - a[1]) * t - 4;
         const w = known(e.w);
         const g = known("dL/d" + e.w);

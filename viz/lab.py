@@ -40,6 +40,8 @@ MAX_EDITS = 2000  # more than the parameters of the largest lesson (8 layers of 
 MAX_NUMBER_TEXT = 40  # characters of one edited number
 MAX_MAGNITUDE = 1e6  # an edited number beyond this is a typo, and would overflow the loss
 DEFAULT_STEPS = 10  # further training steps: the loss curve's length
+LARGE_LESSON = 100  # parameters; past this the default curve is shorter (a graph per step)
+LARGE_LESSON_STEPS = 5
 MAX_LAB_STEPS = 200
 DEFAULT_LESSON = "2-2-1"
 
@@ -132,8 +134,9 @@ def _answer(request: object) -> dict[str, Any]:
             "{\"expr\": formula, \"bindings\": {...}}"
         )
     edits = _edits(request.get("edits", {}))
-    steps = request.get("steps", DEFAULT_STEPS)
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_LAB_STEPS:
+    steps = request.get("steps")
+    whole = isinstance(steps, int) and not isinstance(steps, bool)
+    if steps is not None and not (whole and 0 <= steps <= MAX_LAB_STEPS):
         raise RequestError(f"steps: expected a whole number from 0 to {MAX_LAB_STEPS}")
     lr_text = request.get("lr")
     if "expr" in lesson:
@@ -257,9 +260,12 @@ def _apply_edits(spec: LessonSpec, edits: Mapping[str, float]) -> tuple[LessonSp
 
 
 def _lesson_response(
-    spec: LessonSpec, edits: dict[str, float], steps: int, source: dict[str, Any]
+    spec: LessonSpec, edits: dict[str, float], steps: int | None, source: dict[str, Any]
 ) -> dict[str, Any]:
     spec, parameters, lr = _apply_edits(spec, edits)
+    if steps is None:
+        large = len(spec.parameter_names()) > LARGE_LESSON
+        steps = LARGE_LESSON_STEPS if large else DEFAULT_STEPS
     lesson = build_lesson(spec, lr=lr, parameters=parameters)
     # The numbers the source printed are about its own numbers: with edits they are not.
     explanation = explain_lesson(lesson, steps=steps, compare_seed=None if not edits else False)
@@ -806,7 +812,7 @@ def lesson_request(spec_or_name: object, **extra: Any) -> dict[str, Any]:
     return {"lesson": {"file": {"name": os.path.basename(path), "text": text}}, **extra}
 
 
-def lesson_page(lesson: Lesson, steps: int = DEFAULT_STEPS) -> LabPage:
+def lesson_page(lesson: Lesson, steps: int | None = None) -> LabPage:
     """The offline page of a built lesson (its spec, with its current parameters and lr)."""
     spec = lesson.spec
     if spec is None:
