@@ -222,3 +222,17 @@ print("ok")
                             cwd=ROOT, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_the_lab_benchmark_runs_and_counts_the_steps(tmp_path):
+    out = tmp_path / "lab.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_lab.py"), "--no-browser", "--runs", "1",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    # 2-2-1: 6 forward, 1 loss, 2 output error, 4 hidden errors, 9 gradients, 9 updates, 10 losses
+    assert data["lessons"]["2-2-1"]["steps"] == 6 + 1 + 2 + 4 + 9 + 9 + 10
+    assert data["offline_bytes"] > 0 and "offline page of 2-16-16-1" in result.stdout
