@@ -115,6 +115,7 @@ def test_inputs_targets_and_the_learning_rate_are_editable_by_symbol():
         ({"lesson": {"expr": "tanh(x1*", "bindings": {"x1": "2"}}}, "column"),
         ({"lesson": {"expr": "x1*2", "bindings": {"x1": "inf"}}}, "lesson.bindings['x1']"),
         ({"colour": "red"}, "'colour'"),
+        ({"lesson": {"file": {"name": "n.toml", "text": "#" * (MAX_BODY + 1)}}}, ".file.text"),
         ([1, 2], "request"),
     ],
 )  # fmt: skip

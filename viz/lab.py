@@ -124,7 +124,7 @@ def _one_line(text: str) -> str:
 def _answer(request: object) -> dict[str, Any]:
     if not isinstance(request, Mapping):
         raise RequestError(f"request: expected a JSON object, got {_kind(request)}")
-    unknown = [str(k) for k in request if k not in ("lesson", "edits", "lr", "steps", "step")]
+    unknown = [str(k) for k in request if k not in ("lesson", "edits", "lr", "steps")]
     if unknown:
         raise RequestError(f"request: unknown field {unknown[0]!r}")
     lesson = request.get("lesson", {"builtin": DEFAULT_LESSON})
@@ -171,6 +171,8 @@ def _file_spec(given: object) -> tuple[LessonSpec, dict[str, Any]]:
         raise RequestError("lesson.file.text: expected the file's text")
     if len(name) > 200:
         raise RequestError("lesson.file.name: longer than 200 characters")
+    if len(text) > MAX_BODY:
+        raise RequestError(f"lesson.file.text: over the limit of {MAX_BODY} characters")
     kind = "toml" if name.lower().endswith(".toml") else "json"
     # the page sends the text back with every edit: the server keeps no state
     return read_spec_text(text, name, kind), {"file": {"name": name, "text": text}}
