@@ -681,7 +681,7 @@
       }, 1500 / state.speed);
     }
     $("lab-play").setAttribute("aria-pressed", String(!!on));
-    $("lab-play").textContent = on ? "❚❚ pause" : "▶ play";
+    $("lab-play").textContent = on ? "pause" : "play";
   }
   function writeFragment() {
     const parts = ["step=" + (state.step + 1)];
@@ -743,6 +743,13 @@
       const editable = state.data.editable.find((n) => n.element === id && n.role !== "target");
       if (editable && state.inputs[editable.symbol]) { $("lab-numbers-box").open = true; }
     });
+    pic.addEventListener("wheel", (e) => {
+      // The wheel zooms where the page itself does not scroll (a desktop); elsewhere ctrl+wheel.
+      if (!e.ctrlKey && document.documentElement.scrollHeight > innerHeight + 1) return;
+      e.preventDefault();
+      state.zoom = Math.max(0.5, Math.min(6, state.zoom * (e.deltaY < 0 ? 1.15 : 1 / 1.15)));
+      draw();
+    }, { passive: false });
     let drag = null;
     pic.addEventListener("pointerdown", (e) => { if (state.zoom !== 1) drag = [e.clientX, e.clientY, state.pan[0], state.pan[1]]; });
     window.addEventListener("pointermove", (e) => { if (drag) { state.pan = [drag[2] + (e.clientX - drag[0]), drag[3] + (e.clientY - drag[1])]; draw(); } });
