@@ -216,6 +216,9 @@ for name in ("nn", "viz"):
 import viz.lab
 response = viz.lab.handle({{"lesson": {{"builtin": "2-2-1"}}, "edits": {{"W2[0]": "0.65"}}}})
 assert response["ok"], response
+formula = {{"expr": "tanh(x1*w1 + b)", "bindings": {{"x1": "2", "w1": "-3", "b": "1"}}}}
+assert viz.lab.handle({{"lesson": formula}})["ok"]
+assert "<script" in viz.lab.page_html(response, offline=True, inline=True)
 assert "numpy" not in [m for m in sys.modules if sys.modules[m] is not None]
 print("ok")
 """
