@@ -531,19 +531,28 @@
     const need = graph.columns * 170;
     if (main) { svg.style.width = ""; } else { svg.style.width = Math.max(holder.width, need) + "px"; }
     const r = svg.getBoundingClientRect();
-    const W = Math.max(240, r.width), H = Math.max(graph.rows * 62 + 16, r.height);
+    // A narrow main picture (a phone) runs the graph top to bottom: leaves on top.
+    const vertical = main && r.width < 560;
+    const W = Math.max(240, r.width);
+    const H = Math.max(vertical ? graph.columns * 80 + 16 : graph.rows * 62 + 16, r.height);
     if (!main) svg.style.height = H + "px";
     if (main) applyView(svg, W, H); else svg.setAttribute("viewBox", "0 0 " + W + " " + H);
     const pad = 8;
-    const colW = (W - 2 * pad) / graph.columns;
-    const boxW = Math.min(colW - 34, 240), boxH = 54;
+    const colW = vertical ? (W - 2 * pad) / graph.rows : (W - 2 * pad) / graph.columns;
+    const boxW = vertical ? Math.min(colW - 6, 200) : Math.min(colW - 34, 240), boxH = 54;
     const P = {};
-    for (const n of graph.nodes) P[n.id] = [pad + n.x * (W - 2 * pad), pad + n.y * (H - 2 * pad)];
+    for (const n of graph.nodes) {
+      P[n.id] = vertical ? [pad + n.y * (W - 2 * pad), pad + 26 + n.x * (H - 2 * pad - 26)]
+        : [pad + n.x * (W - 2 * pad), pad + n.y * (H - 2 * pad)];
+    }
     const mark = main ? lit() : { now: new Set(), reads: new Set() };
     const reached = (name) => (name ? known(name) : null);
     for (const e of graph.edges) {
       const [x1, y1] = P[e.from], [x2, y2] = P[e.to];
-      svg.appendChild(el("path", { class: "graph-edge", d: "M" + (x1 + boxW / 2) + "," + y1 + " C" + (x1 + boxW / 2 + 20) + "," + y1 + " " + (x2 - boxW / 2 - 36) + "," + y2 + " " + (x2 - boxW / 2 - 16) + "," + y2 }));
+      const d = vertical
+        ? "M" + x1 + "," + (y1 + boxH / 2) + " C" + x1 + "," + (y1 + boxH / 2 + 14) + " " + x2 + "," + (y2 - boxH / 2 - 40) + " " + x2 + "," + (y2 - boxH / 2 - 26)
+        : "M" + (x1 + boxW / 2) + "," + y1 + " C" + (x1 + boxW / 2 + 20) + "," + y1 + " " + (x2 - boxW / 2 - 36) + "," + y2 + " " + (x2 - boxW / 2 - 16) + "," + y2;
+      svg.appendChild(el("path", { class: "graph-edge", d: d }));
     }
     for (const n of graph.nodes) {
       const [x, y] = P[n.id];
@@ -556,18 +565,21 @@
         data = d ? d.text : "?"; grad = gr ? gr.text : "?";
       } else if (!state.gradsShown) grad = "?";
       // label on top; data | grad below it, as in the micrograd lecture's boxes
-      const fit = (t, w) => (t.length * 7 > w ? t.slice(0, Math.max(1, Math.floor(w / 7) - 1)) + "…" : t);
+      const fit = (t, w) => (t.length * 6.8 > w ? t.slice(0, Math.max(1, Math.floor(w / 6.8) - 1)) + "…" : t);
       const left = x - boxW / 2 + 4, top_ = y - boxH / 2;
       g.appendChild(el("text", { x: left, y: top_ + 14, class: "lbl" }, fit(n.label, boxW - 8)));
       g.appendChild(el("line", { x1: x - boxW / 2, y1: top_ + 19, x2: x + boxW / 2, y2: top_ + 19 }));
-      g.appendChild(el("text", { x: left, y: top_ + 33 }, "data " + data));
-      g.appendChild(el("text", { x: left, y: top_ + 48 }, "grad " + grad));
+      // a narrow box drops the words, never digits: data above, grad below the line
+      const words = boxW >= 6.8 * (5 + Math.max(data.length, grad.length)) + 8;
+      g.appendChild(el("text", { x: left, y: top_ + 33 }, (words ? "data " : "") + data));
+      g.appendChild(el("text", { x: left, y: top_ + 48 }, (words ? "grad " : "") + grad));
       g.appendChild(el("title", {}, n.label + "\ndata " + data + "\ngrad " + grad));
       svg.appendChild(g);
       if (n.op) {
         const o = el("g", { class: "graph-op" });
-        o.appendChild(el("circle", { cx: x - boxW / 2 - 16, cy: y, r: 14 }));
-        o.appendChild(el("text", { x: x - boxW / 2 - 16, y: y + 4, "text-anchor": "middle" }, n.op.length > 4 ? n.op.slice(0, 4) : n.op));
+        const [ox, oy] = vertical ? [x, y - boxH / 2 - 13] : [x - boxW / 2 - 16, y];
+        o.appendChild(el("circle", { cx: ox, cy: oy, r: vertical ? 12 : 14 }));
+        o.appendChild(el("text", { x: ox, y: oy + 4, "text-anchor": "middle" }, n.op.length > 4 ? n.op.slice(0, 4) : n.op));
         o.appendChild(el("title", {}, n.op));
         svg.appendChild(o);
       }
