@@ -108,7 +108,7 @@ class _Names:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass  # (no slots=True: PyPy 3.9 is supported)
 class Line:
     """One statement: ``target = expr`` (or ``+=``), with the rule it applies as a comment."""
 

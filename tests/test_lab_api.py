@@ -155,8 +155,10 @@ def test_a_lesson_file_is_read_from_its_text(capsys):
 def test_a_formula_uses_the_users_names_and_never_an_unnamed_node():
     response = handle({"lesson": {"expr": FORMULA, "bindings": BINDINGS}, "edits": {"b": "1"}})
     assert response["ok"], response
-    output = build_expression(FORMULA, [f"{k}={v}" for k, v in {**BINDINGS, "b": "1"}.items()])
-    expected = explain_value(output, title=FORMULA)
+    output, inputs = build_expression(
+        FORMULA, [f"{k}={v}" for k, v in {**BINDINGS, "b": "1"}.items()]
+    )
+    expected = explain_value(output, title=FORMULA, inputs=inputs)
     assert [s["line"] for s in response["steps"]] == [q.line() for q in expected.quantities]
     f = math.tanh(2 * -3 + 0 * 1 + 1)
     assert by_name(response)["tanh(x1*w1 + x2*w2 + b)"] == pytest.approx(f)
