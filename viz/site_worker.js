@@ -1,0 +1,88 @@
+// The lab site's worker: runs Python (Pyodide) off the page's thread, installs the stepgrad wheel
+// from the site itself, and answers the page's requests with viz.lab.handle_json, the function
+// `stepgrad lab`'s server calls. Every file comes from this site's own origin.
+// A module worker: Pyodide supports no classic workers.
+import { loadPyodide } from "./pyodide/pyodide.mjs";
+
+let handleJson = null; // viz.lab.handle_json, once Python is up
+
+// Report bytes as Pyodide fetches its files, so the page can show real progress: fetch is
+// wrapped to count each known file's body as it streams in.
+const received = Object.create(null);
+let sizes = {};
+const realFetch = self.fetch.bind(self);
+
+function siteName(url) {
+  const path = new URL(url, self.location.href).pathname;
+  return Object.keys(sizes).find((name) => path.endsWith("/" + name)) || null;
+}
+
+function report(stage) {
+  let done = 0;
+  let total = 0;
+  for (const [name, size] of Object.entries(sizes)) {
+    total += size;
+    done += Math.min(received[name] || 0, size);
+  }
+  self.postMessage({ type: "progress", stage, done, total });
+}
+
+self.fetch = async (input, init) => {
+  const url = typeof input === "string" ? input : input.url;
+  const response = await realFetch(input, init);
+  const name = siteName(url);
+  if (!name || !response.ok || !response.body) return response;
+  received[name] = 0;
+  const counter = new TransformStream({
+    transform(chunk, controller) {
+      received[name] += chunk.byteLength;
+      report("download");
+      controller.enqueue(chunk);
+    },
+  });
+  return new Response(response.body.pipeThrough(counter), {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+};
+
+async function boot(manifest) {
+  sizes = manifest.sizes;
+  const base = new URL("./", self.location.href).href;
+  const indexURL = base + "pyodide/";
+  report("download");
+  // packageBaseUrl is set so that nothing, not even a fallback, points at a CDN: the lab needs no
+  // Pyodide package, only the standard library and the stepgrad wheel.
+  const pyodide = await loadPyodide({
+    indexURL,
+    packageBaseUrl: indexURL,
+    stdout: () => {},
+    stderr: (line) => console.warn(line),
+  });
+  report("wheel");
+  const wheel = await self.fetch(base + manifest.wheel);
+  if (!wheel.ok) throw new Error(`${manifest.wheel}: HTTP ${wheel.status}`);
+  pyodide.unpackArchive(await wheel.arrayBuffer(), "wheel");
+  report("import");
+  handleJson = pyodide.pyimport("viz.lab").handle_json;
+  self.postMessage({ type: "ready" });
+}
+
+self.onmessage = (event) => {
+  const message = event.data;
+  if (message.type === "boot") {
+    boot(message.manifest).catch((error) => {
+      self.postMessage({ type: "failed", error: String((error && error.message) || error) });
+    });
+  } else if (message.type === "request") {
+    let text;
+    try {
+      text = handleJson(message.text);
+    } catch (error) {
+      // handle_json never raises; this is Python itself failing (out of memory, say)
+      text = JSON.stringify({ ok: false, error: "Python failed: " + String(error).split("\n").pop() });
+    }
+    self.postMessage({ type: "response", id: message.id, text });
+  }
+};
