@@ -77,8 +77,9 @@
     body.textContent =
       "This page runs stepgrad itself in your browser (Python by Pyodide): every lesson, " +
       "edit, step and quiz works here. Three features need the full install " +
-      "(pip install stepgrad, with NumPy and Graphviz): the NumPy twin that checks every number " +
-      "(stepgrad example --check), training on data sets (nn.fit with moons, circles, spirals), " +
+      "(pip install stepgrad, with NumPy and Graphviz): the NumPy twin that checks the engine " +
+      "against the same network in matrix form (nn.NumpyMLP), training on data sets (nn.fit " +
+      "with moons, circles, spirals), " +
       "and Graphviz drawings of computation graphs (stepgrad graph, viz.draw).";
     note.append(summary, body);
     document.body.append(note);
