@@ -242,11 +242,10 @@ def _viz_file(name: str) -> bytes:
 
 
 def _page(lab_html: str, manifest: dict) -> str:
-    """The lab page with the site's additions in its head: the content security policy, the
-    site's style, the manifest, and site.js (before the lab's script, so that the lab finds
-    window.stepgradTransport defined)."""
-    head = (
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+    """The lab page with the site's content security policy, no embedded response, and the
+    site's additions (its style, the manifest, site.js) placed right after the policy: covered by
+    it, and before the lab's script, so that the lab finds window.stepgradTransport defined."""
+    additions = (
         '<link rel="icon" href="data:,">\n'  # no favicon request
         '<link rel="stylesheet" href="site.css">\n'
         '<script type="application/json" id="stepgrad-site">'
@@ -254,12 +253,17 @@ def _page(lab_html: str, manifest: dict) -> str:
         + "</script>\n"
         '<script src="site.js"></script>\n'
     )
-    marker = "<head>"
-    at = lab_html.find(marker)
+    policy = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+    page = lab_html.replace("__DATA__", "null")
+    if "__CSP__" in page:
+        page = page.replace("__CSP__", CSP)
+        at = page.find(">", page.find(CSP)) + 1
+        return page[:at] + "\n" + additions + page[at:]
+    at = page.find("<head>")
     if at < 0:
         raise SiteError("viz/lab.html has no <head>: cannot add the site's scripts")
-    at += len(marker)
-    return lab_html[:at] + "\n" + head + lab_html[at:]
+    at += len("<head>")
+    return page[:at] + "\n" + policy + "\n" + additions + page[at:]
 
 
 def site_files(tarball: bytes | None = None) -> dict[str, bytes]:
