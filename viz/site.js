@@ -251,6 +251,7 @@
     } else if (message.type === "ready") {
       ready = true;
       window.stepgradSite.readyAt = performance.now();
+      window.stepgradSite.timings = message.timings;
       if (panel) panel.remove();
       for (const [request, resolve] of queue.splice(0)) send(request, resolve);
     } else if (message.type === "failed") {

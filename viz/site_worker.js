@@ -48,6 +48,7 @@ self.fetch = async (input, init) => {
 };
 
 async function boot(manifest) {
+  const timings = { start: performance.now() }; // ms since the worker started, per phase
   sizes = manifest.sizes;
   const base = new URL("./", self.location.href).href;
   const indexURL = base + "pyodide/";
@@ -60,13 +61,16 @@ async function boot(manifest) {
     stdout: () => {},
     stderr: (line) => console.warn(line),
   });
+  timings.python = performance.now();
   report("wheel");
   const wheel = await self.fetch(base + manifest.wheel);
   if (!wheel.ok) throw new Error(`${manifest.wheel}: HTTP ${wheel.status}`);
   pyodide.unpackArchive(await wheel.arrayBuffer(), "wheel");
+  timings.wheel = performance.now();
   report("import");
   handleJson = pyodide.pyimport("viz.lab").handle_json;
-  self.postMessage({ type: "ready" });
+  timings.imported = performance.now();
+  self.postMessage({ type: "ready", timings });
 }
 
 self.onmessage = (event) => {
