@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from nn.examples import build_example
+from tests.test_lab_api import lab_data
 from tests.test_render import cell, expected_2_2_1, svg_records
 from viz.cli import main
 from viz.graph_command import example_parameter_names, write_example_graph, written_line
@@ -37,13 +38,14 @@ def test_graph_svg_of_2_2_1_has_true_numbers_and_neuron_clusters(tmp_path, capsy
     assert "layers.0" not in svg
 
 
-@needs_dot
 def test_graph_steps_html_page(tmp_path):
     out = tmp_path / "steps.html"
     assert main(["graph", "--example", "2-2-1", "--steps", "-o", str(out)]) == 0
-    page = out.read_text(encoding="utf-8")
-    # one page for the whole pass: its backward part has the 17 chain-rule steps
-    assert 'Backward pass <span class="sg-n">17</span>' in page and 'class="sg-next"' in page
+    data = lab_data(out.read_text(encoding="utf-8"))
+    # the lab page, offline: the sheet's parts, the 2-2-1 network's two hidden error terms
+    counts = {s["name"]: s["count"] for s in data["sections"]}
+    assert counts["Forward pass"] == 6 and counts["Hidden errors"] == 4
+    assert counts["Gradients"] == 9 and counts["Update (η = 0.1)"] == 9
 
 
 @needs_dot
@@ -202,12 +204,12 @@ def test_step_page_of_an_example_has_the_update_and_opens_on_the_view_asked_for(
     path = tmp_path / "steps.html"
     argv = ["graph", "--example", "2-2-1", "--steps", "--view", "network", "-o", str(path)]
     assert main(argv) == 0
-    page = path.read_text(encoding="utf-8")
-    # both pictures, the network one shown first
-    assert '<div class="sg-view" data-view="network">' in page
-    assert '<div class="sg-view" data-view="graph" hidden>' in page
+    data = lab_data(path.read_text(encoding="utf-8"))
+    assert data["network"] is not None  # the network is the page's picture
     # the update part: one step per parameter, with the lesson's learning rate 0.1
-    assert page.count('"t":"Update: ') == 9
+    updates = [s for s in data["steps"] if s["section"] == "Update (η = 0.1)"]
+    assert len(updates) == 9
     g = _hand_2_2_1_grad_w1_00()
-    assert f"= 0.5 − 0.1 × ({g:.6g})" in page
-    assert f"= {0.5 - 0.1 * g:.6g}" in page
+    first = updates[0]["line"]
+    assert f"= 0.5 − 0.1·({g:.6g})".replace("(-", "(−") in first
+    assert first.endswith(f"= {0.5 - 0.1 * g:.6g}")

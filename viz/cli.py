@@ -1,4 +1,4 @@
-"""The `stepgrad` command line: `stepgrad example`, `stepgrad trace` and `stepgrad graph`."""
+"""The `stepgrad` command line: `stepgrad example`, `trace`, `graph` and `lab`."""
 
 from __future__ import annotations
 
@@ -196,6 +196,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="computation graph: draw each neuron as one box",
     )
+    lab = commands.add_parser(
+        "lab",
+        help="open the lab: step through a lesson in the browser, change any number, quiz yourself",
+        description="Serve the lab page on 127.0.0.1 for a built-in lesson, a lesson file or a "
+        "formula, and recompute with the installed engine when you change a number.",
+    )
+    lab.add_argument(
+        "lesson",
+        nargs="*",
+        metavar="LESSON",
+        help=f"a built-in lesson ({', '.join(EXAMPLES)}; default: 2-2-1) or a .toml/.json lesson "
+        "file; with --expr: the formula's values as NAME=VALUE",
+    )
+    lab.add_argument("--expr", default=None, metavar="FORMULA",
+                     help='a formula instead of a lesson, e.g. "tanh(x1*w1 + b)" x1=2 w1=-3 b=1')
+    lab.add_argument("--port", type=_non_negative_int, default=0,
+                     help="the port on 127.0.0.1 (default: a free one)")
+    lab.add_argument("--no-open", action="store_true", help="do not open the browser")
     return parser
 
 
@@ -215,6 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from viz.trace_command import run_trace_command
 
             return run_trace_command(args)
+        if args.command == "lab":
+            from viz.lab_server import run_lab_command
+
+            return run_lab_command(args)
         from viz.graph_command import run_graph_command
 
         return run_graph_command(args)

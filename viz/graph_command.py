@@ -6,7 +6,6 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 from autograd import Value, topological_order
@@ -14,7 +13,7 @@ from nn.examples import Example, build_example
 from nn.network import LayerView, NetworkLayout, UnitView
 from viz.draw import draw
 from viz.render import FORMATS, output_format, pipe, render
-from viz.steps import write_step_svgs, write_steps_html
+from viz.steps import write_step_svgs
 
 _DELTA_NAME = re.compile(r"^delta(?P<layer>\d+)(?:\[(?P<unit>\d+)\])?$")
 
@@ -117,22 +116,15 @@ def write_example_graph(
         **draw_options,
     }
     if kind == "html":
-        # The whole pass as the lesson teaches it: forward, loss, backward, and the update with
-        # the lesson's own learning rate; both pictures, opened on the one asked for.
-        page_options = {
-            "lr": example.lr,
-            "parameters": example.parameters,
-            "title": f"{example.name}: {example.title}",
-            "view": view,
-            **options,
-        }
+        # The lab page, offline: the lesson's steps in its own words, the network, the loss curve.
+        from viz.lab import lesson_page
+
+        page = lesson_page(example)
         if os.fspath(output) == STDOUT:
-            with tempfile.TemporaryDirectory() as folder:
-                page = write_steps_html(example.loss, Path(folder) / "steps.html", **page_options)
-                sys.stdout.write(page.read_text(encoding="utf-8"))
-                sys.stdout.flush()
+            sys.stdout.write(page.html())
+            sys.stdout.flush()
         else:
-            write_steps_html(example.loss, output, **page_options)
+            page.write(output)
         return "step-by-step page, html"
     if kind == "frames":
         paths = write_step_svgs(example.loss, output, **options)

@@ -262,9 +262,11 @@ def _write_expression_graph(text: str, bindings: list[str], path: str, collapse:
     output = build_expression(text, bindings)
     suffix = Path(path).suffix.lower()
     if suffix in (".html", ".htm"):
-        from viz.steps import write_steps_html
+        from viz.lab import lab_page
 
-        write_steps_html(output, path)
+        pairs = (item.split("=", 1) for item in bindings)
+        lesson = {"expr": text, "bindings": {k.strip(): v.strip() for k, v in pairs}}
+        lab_page({"lesson": lesson}).write(path)
         return "step-by-step page, html"
     from viz.render import render
 
