@@ -192,7 +192,6 @@
       if (ok) {
         shared = { name, text };
         link.hidden = true;
-        lab.go(0);
       } else {
         // the lab shows Python's line in its own message; repeat it here, beside the input
         const shown = document.getElementById("lab-message");

@@ -59,11 +59,11 @@ NPM_HINT = (
 )
 
 # Only the site's own origin; 'wasm-unsafe-eval' lets the page's worker compile Pyodide's
-# WebAssembly. Styles are the site's own files plus the style attributes the lab page sets.
+# WebAssembly. Otherwise the policy `stepgrad lab`'s page has.
 CSP = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
-    "connect-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'none'"
+    "connect-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'"
 )
 
 
@@ -241,29 +241,27 @@ def _viz_file(name: str) -> bytes:
         raise SiteError(f"viz/{name} is missing from the installed package") from None
 
 
-def _page(lab_html: str, manifest: dict) -> str:
-    """The lab page with the site's content security policy, no embedded response, and the
-    site's additions (its style, the manifest, site.js) placed right after the policy: covered by
-    it, and before the lab's script, so that the lab finds window.stepgradTransport defined."""
+def _page(manifest: dict) -> str:
+    """The lab page (``viz.lab.page_html``: no embedded response, so it asks its transport) with
+    the site's policy, and the site's additions (its style, the manifest, site.js) right after
+    the policy: covered by it, and before the lab's script, so that the lab finds
+    window.stepgradTransport defined."""
+    from viz.lab import page_html
+
     additions = (
         '<link rel="icon" href="data:,">\n'  # no favicon request
         '<link rel="stylesheet" href="site.css">\n'
         '<script type="application/json" id="stepgrad-site">'
-        + json.dumps(manifest, sort_keys=True).replace("</", "<\\/")
+        + json.dumps(manifest, sort_keys=True).replace("<", "\\u003c")
         + "</script>\n"
         '<script src="site.js"></script>\n'
     )
-    policy = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-    page = lab_html.replace("__DATA__", "null")
-    if "__CSP__" in page:
-        page = page.replace("__CSP__", CSP)
-        at = page.find(">", page.find(CSP)) + 1
-        return page[:at] + "\n" + additions + page[at:]
-    at = page.find("<head>")
-    if at < 0:
-        raise SiteError("viz/lab.html has no <head>: cannot add the site's scripts")
-    at += len("<head>")
-    return page[:at] + "\n" + policy + "\n" + additions + page[at:]
+    page = page_html(csp=CSP)
+    policy = page.find("Content-Security-Policy")
+    if policy < 0:
+        raise SiteError("viz/lab.html has no content security policy to add the site after")
+    at = page.find(">", policy) + 1
+    return page[:at] + "\n" + additions + page[at:]
 
 
 def site_files(tarball: bytes | None = None) -> dict[str, bytes]:
@@ -295,7 +293,7 @@ def site_files(tarball: bytes | None = None) -> dict[str, bytes]:
             )
         },
     }
-    files["index.html"] = _page(_viz_file("lab.html").decode("utf-8"), manifest).encode("utf-8")
+    files["index.html"] = _page(manifest).encode("utf-8")
     # an empty .nojekyll keeps GitHub Pages from hiding files (none start with _ today; cheap)
     files[".nojekyll"] = b""
     return files
@@ -362,6 +360,19 @@ def run(folder: str, out=None) -> int:
         file=out,
     )
     return 0
+
+
+def run_site_command(args) -> int:  # noqa: ANN001 - the argparse namespace of `stepgrad lab`
+    """`stepgrad lab --site DIR`: the site holds every lesson and opens on 2-2-1."""
+    if args.lesson or args.expr is not None:
+        print(
+            "stepgrad lab --site: the site opens on the 2-2-1 case study and holds every "
+            "built-in lesson; give no LESSON or --expr (learners open their own lesson in the "
+            "page)",
+            file=sys.stderr,
+        )
+        return 2
+    return run(args.site)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
