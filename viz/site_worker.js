@@ -32,19 +32,19 @@ self.fetch = async (input, init) => {
   const response = await realFetch(input, init);
   const name = siteName(url);
   if (!name || !response.ok || !response.body) return response;
+  // count a copy of the body, and hand Pyodide the response itself: a response built anew from a
+  // stream would lose the browser's cache entry, and with it V8's cached compiled WebAssembly
   received[name] = 0;
-  const counter = new TransformStream({
-    transform(chunk, controller) {
-      received[name] += chunk.byteLength;
+  const reader = response.clone().body.getReader();
+  (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      received[name] += value.byteLength;
       report("download");
-      controller.enqueue(chunk);
-    },
-  });
-  return new Response(response.body.pipeThrough(counter), {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
+    }
+  })().catch(() => {});
+  return response;
 };
 
 async function boot(manifest) {
