@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -128,3 +130,74 @@ def test_wheel_files_match_the_sources():
 def test_cached_tarball_matches_the_pin():
     data = site.pyodide_tarball()
     assert site._integrity(data) == site.PYODIDE_INTEGRITY
+
+
+@pytest.fixture(scope="module")
+def tarball():
+    if shutil.which("npm") is None and not (
+        site.cache_dir() / "npm" / f"pyodide-{site.PYODIDE_VERSION}.tgz"
+    ).is_file():
+        pytest.skip("needs npm to fetch Pyodide once (CI has it)")
+    return site.pyodide_tarball()
+
+
+def test_the_site_is_its_files_and_nothing_else(tmp_path, tarball):
+    folder = tmp_path / "public"
+    folder.mkdir()
+    (folder / "CNAME").write_text("lab.example.org\n")  # a file of the host's: left alone
+    sizes = site.write_site(folder, tarball)
+    written = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert written == sorted([*sizes, "CNAME"])
+    assert sorted(n for n in sizes if n.startswith("pyodide/")) == sorted(
+        f"pyodide/{n}" for n in site.PYODIDE_FILES
+    )
+    assert {"lessons/2-2-1.toml", "lessons/1-1-1.toml", "lessons/softmax.toml"} <= set(sizes)
+    for name in ("index.html", "lab.js", "lab.css", "site.js", "site_worker.js", "site.css"):
+        assert name in sizes
+    # every file readable by a web server running as another user
+    assert all((folder / n).stat().st_mode & 0o444 == 0o444 for n in sizes)
+    assert (folder / "CNAME").read_text() == "lab.example.org\n"
+
+
+def test_the_page_allows_only_its_own_origin_and_loads_site_js_first(tmp_path, tarball):
+    site.write_site(tmp_path, tarball)
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page).group(1)
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == "'self' 'wasm-unsafe-eval'"
+    assert directives["connect-src"] == "'self'"
+    assert "unsafe-inline" not in policy and "http" not in policy
+    # the policy comes before everything it governs; site.js before lab.js
+    assert page.index("Content-Security-Policy") < page.index("<script")
+    assert page.index('src="site.js"') < page.index('src="lab.js"')
+    assert not re.search(r'(src|href)="(https?:)?//', page)  # nothing from elsewhere
+    manifest = json.loads(re.search(r'id="stepgrad-site">(.*?)</script>', page).group(1))
+    for name, size in manifest["sizes"].items():
+        assert (tmp_path / name).stat().st_size == size
+
+
+def test_building_again_leaves_unchanged_files_untouched(tmp_path, tarball):
+    site.write_site(tmp_path, tarball)
+    wasm = tmp_path / "pyodide" / "pyodide.asm.wasm"
+    before = wasm.stat().st_mtime_ns
+    os.utime(wasm, ns=(before - 10**9, before - 10**9))
+    site.write_site(tmp_path, tarball)
+    assert wasm.stat().st_mtime_ns == before - 10**9  # same bytes: not rewritten
+
+
+def test_the_cli_builds_the_site_and_refuses_a_lesson_argument(tmp_path, tarball):
+    from viz.cli import main
+
+    assert main(["lab", "--site", str(tmp_path / "public")]) == 0
+    assert (tmp_path / "public" / "index.html").is_file()
+    assert main(["lab", "1-1-1", "--site", str(tmp_path / "other")]) == 2
+    assert not (tmp_path / "other").exists()
+
+
+def test_a_file_in_the_way_is_one_line(tmp_path, tarball, capsys):
+    blocker = tmp_path / "public"
+    blocker.write_text("not a folder")
+    assert site.run(str(blocker)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not a folder" in err

@@ -72,7 +72,7 @@
     const note = document.createElement("details");
     note.id = "site-full-install";
     const summary = document.createElement("summary");
-    summary.textContent = "Running in your browser — what needs the full install";
+    summary.textContent = "Runs in your browser · what needs the full install";
     const body = document.createElement("p");
     body.textContent =
       "This page runs stepgrad itself in your browser (Python by Pyodide): every lesson, " +
@@ -82,7 +82,7 @@
       "with moons, circles, spirals), " +
       "and Graphviz drawings of computation graphs (stepgrad graph, viz.draw).";
     note.append(summary, body);
-    document.body.append(note);
+    return note;
   }
 
   // --- your own lesson: a file, pasted text, or a link -----------------------------------
@@ -274,8 +274,11 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     if (!ready && !failed) buildPanel();
+    // under the lesson's title: open your own lesson, and what needs the full install
+    const row = document.createElement("div");
+    row.id = "site-row";
+    row.append(lessonPanel(), buildNote());
     const head = document.querySelector(".lab-head") || document.body.firstElementChild;
-    head.after(lessonPanel());
-    buildNote();
+    head.after(row);
   });
 })();
