@@ -285,6 +285,9 @@ def test_a_lesson_file_with_an_error_gets_the_command_lines_one_line(browser, tm
     assert message == expected
     assert "\n" not in message
     assert text(browser, "lab-title") == title  # the lab keeps what it showed
+    browser.find_element(By.CSS_SELECTOR, "#site-full-install summary").click()
+    browser.save_screenshot(str(ARTIFACTS / "site_lesson_error_1280x800.png"))
+    browser.find_element(By.CSS_SELECTOR, "#site-full-install summary").click()
 
 
 def test_an_own_lesson_opens_and_its_link_reproduces_it(browser, served, tmp_path):
@@ -311,6 +314,9 @@ def test_an_own_lesson_opens_and_its_link_reproduces_it(browser, served, tmp_pat
     wait_ready(browser)
     assert text(browser, "lab-title").startswith("my-network")
     browser.save_screenshot(str(ARTIFACTS / "site_ready_390x844.png"))
+    browser.find_element(By.CSS_SELECTOR, "#site-lesson summary").click()
+    browser.find_element(By.CSS_SELECTOR, "#site-full-install summary").click()
+    browser.save_screenshot(str(ARTIFACTS / "site_panels_390x844.png"))
 
 
 def test_a_damaged_link_says_so_in_one_line(browser, served):
