@@ -183,7 +183,7 @@ def test_offline_page_embeds_the_response_and_allows_only_its_own_origin(tmp_pat
     assert lab_data(page)["steps"][0]["name"] == "z1[0]"
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page).group(1)
     assert "default-src 'self'" in csp and "unsafe-inline" not in csp and "http" not in csp
-    assert '<script src="' not in page and "<link" not in page  # one file
+    assert '<script src="' not in page and '<link rel="stylesheet"' not in page  # one file
     # nothing to fetch from anywhere (the SVG namespace is a name, not an address)
     assert re.findall(r"https?://[^\s\"']*", page.replace("http://www.w3.org/2000/svg", "")) == []
 
@@ -222,3 +222,17 @@ print("ok")
                             cwd=ROOT, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_the_lab_benchmark_runs_and_counts_the_steps(tmp_path):
+    out = tmp_path / "lab.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_lab.py"), "--no-browser", "--runs", "1",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    # 2-2-1: 6 forward, 1 loss, 2 output error, 4 hidden errors, 9 gradients, 9 updates, 10 losses
+    assert data["lessons"]["2-2-1"]["steps"] == 6 + 1 + 2 + 4 + 9 + 9 + 10
+    assert data["offline_bytes"] > 0 and "offline page of 2-16-16-1" in result.stdout

@@ -24,6 +24,7 @@
   }
   function ask(request) {
     state.busy = true;
+    const started = performance.now();
     return Promise.resolve().then(() => transport(request)).then((response) => {
       state.busy = false;
       if (!response || response.ok !== true) {
@@ -32,6 +33,7 @@
       }
       state.request = request;
       setData(response);
+      state.lastRecomputeMs = performance.now() - started;  // read by benchmarks/bench_lab.py
       return true;
     }, (error) => {
       state.busy = false;
@@ -77,9 +79,13 @@
     showMessage("");
     state.step = Math.max(0, Math.min(state.step, data.steps.length - 1));
     $("lab-title").textContent = data.title;
-    $("lab-source").textContent = "From " + data.source + (data.notes.length ? ". " + data.notes.join(" ") : "");
+    $("lab-source").textContent = "From " + data.source + ".";
+    $("lab-notes").textContent = data.notes.join(" ");
+    $("lab-notes-box").hidden = !data.notes.length;
     document.title = data.title + " · stepgrad lab";
     $("lab-drill").hidden = data.kind !== "lesson";
+    const names = data.editable.slice(0, 2).map((n) => n.label).join(", ");
+    $("lab-search").placeholder = "find a symbol" + (names ? ": " + names + "…" : "");
     buildSections();
     buildSteps();
     buildNumbers();
@@ -93,6 +99,7 @@
       }
     }
     go(state.step, true);
+    if (state.readyAt === undefined) state.readyAt = performance.now();  // since navigation
   }
 
   function buildSections() {
@@ -108,6 +115,8 @@
   function buildSteps() {
     const list = $("lab-steps");
     list.textContent = "";
+    // Long lists are laid out only where visible (their scroll position is then approximate).
+    list.classList.toggle("long", state.data.steps.length > 150);
     let section = null;
     state.stepButtons = [];
     for (const s of state.data.steps) {
@@ -140,6 +149,7 @@
     const box = $("lab-numbers");
     box.textContent = "";
     const editing = canEdit();
+    if (state.data.editable.length > 40 && !state.numbersOpened) $("lab-numbers-box").open = false;
     $("lab-edit-note").textContent = editing ? "(change one, press Enter)" : "(a saved page: run `stepgrad lab` to change them)";
     let group = null, row = null;
     state.inputs = {};
@@ -204,7 +214,7 @@
       box.appendChild(h("span", {}, "thicker edge = larger |weight|"));
       box.appendChild(h("span", {}, "δ = " + (state.data.error_sign < 0 ? "−" : "") + "∂" + state.data.loss_symbol + "/∂z"));
     } else {
-      box.appendChild(h("span", {}, "each box: label | data | grad"));
+      box.appendChild(h("span", {}, "each box: its label, data and grad (∂" + state.data.loss_symbol + "/∂ it)"));
     }
   }
 
@@ -222,11 +232,18 @@
       b.classList.toggle("current", state.step >= first && state.step < first + sec.count);
     }
     drawCard(s);
-    fillStepTexts();
+    if (state.quiz || state.quizWas) fillStepTexts();  // only the quiz hides numbers in the list
+    state.quizWas = state.quiz;
     state.stepButtons.forEach((b, i) => b.classList.toggle("cur", i === state.step));
+    // Scroll the list itself (never the page: on a phone the picture must stay where it is).
     const cur = state.stepButtons[state.step];
-    if (cur && !keepScroll) cur.scrollIntoView({ block: "nearest" });
-    else if (cur) { const list = $("lab-steps"); list.scrollTop = Math.max(0, cur.offsetTop - list.offsetTop - list.clientHeight / 2); }
+    if (cur) {
+      const list = $("lab-steps");
+      const top = cur.parentNode.offsetTop, bottom = top + cur.parentNode.offsetHeight;
+      if (keepScroll || top < list.scrollTop || bottom > list.scrollTop + list.clientHeight) {
+        list.scrollTop = Math.max(0, top - list.clientHeight / 3);
+      }
+    }
     draw();
     drawCurve();
     if (state.drill) drawDrill();
@@ -290,20 +307,27 @@
     const net = state.data.network;
     const [W, H] = size();
     applyView(svg, W, H);
-    const top = 26, pad = 8;
-    const X = (x) => pad + x * (W - 2 * pad);
-    const Y = (y) => top + y * (H - top - pad);
-    const colW = (W - 2 * pad) / net.n_columns, rowH = (H - top - pad) / net.rows;
-    const bw = Math.min(150, colW * 0.62), bh = Math.min(86, rowH * 0.84);
+    // Portrait screens (phones) draw the layers top to bottom: the units then get the width.
+    const vertical = W < 560 || W < 0.9 * H;
+    const top = vertical ? 6 : 26, pad = 8, bottom = 40;  // the zoom buttons sit at the bottom
+    const px = (x) => pad + x * (W - 2 * pad), py = (y) => top + y * (H - top - bottom);
+    const X = (x, y) => (vertical ? px(y) : px(x)), Y = (x, y) => (vertical ? py(x) : py(y));
+    const across = vertical ? net.rows : net.n_columns, along = vertical ? net.n_columns : net.rows;
+    const colW = (W - 2 * pad) / across, rowH = (H - top - bottom) / along;
+    const bw = Math.min(170, colW * (vertical ? 0.9 : 0.8)), bh = Math.min(86, rowH * (vertical ? 0.62 : 0.84));
     const lines = Math.max(1, Math.floor((bh - 4) / 15));
     const mark = lit();
     const pos = {};
-    for (const c of net.columns) for (const u of c.units) pos[u.id] = [X(u.x), Y(u.y)];
-    pos.loss = [X(net.loss.x), Y(net.loss.y)];
-    for (const b of net.biases) pos[b.id] = [X(b.x), Y(b.y)];
-    // column titles
-    net.columns.forEach((c) => svg.appendChild(el("text", { x: X(c.units[0].x), y: 16, "text-anchor": "middle", class: "col-title" }, c.title)));
-    svg.appendChild(el("text", { x: X(net.loss.x), y: 16, "text-anchor": "middle", class: "col-title" }, "loss"));
+    for (const c of net.columns) for (const u of c.units) pos[u.id] = [X(u.x, u.y), Y(u.x, u.y)];
+    pos.loss = [X(net.loss.x, net.loss.y), Y(net.loss.x, net.loss.y)];
+    for (const b of net.biases) pos[b.id] = [X(b.x, b.y), Y(b.x, b.y)];
+    if (!vertical) {  // column titles (on a phone the legend names the rows' colours)
+      net.columns.forEach((c) => svg.appendChild(el("text", { x: px(c.units[0].x), y: 16, "text-anchor": "middle", class: "col-title" }, c.title)));
+      svg.appendChild(el("text", { x: px(net.loss.x), y: 16, "text-anchor": "middle", class: "col-title" }, "loss"));
+    }
+    const ends = (from, to) => (vertical
+      ? [[pos[from][0], pos[from][1] + bh / 2], [pos[to][0], pos[to][1] - bh / 2]]
+      : [[pos[from][0] + bw / 2, pos[from][1]], [pos[to][0] - bw / 2, pos[to][1]]]);
     // edges
     let maxW = 0;
     for (const e of net.edges) if (e.w) maxW = Math.max(maxW, Math.abs(state.data.values[e.w].value));
@@ -312,8 +336,7 @@
     const gEdges = el("g"), gLabels = el("g");
     svg.appendChild(gEdges);
     for (const e of net.edges) {
-      const [x1, y1] = pos[e.from], [x2, y2] = pos[e.to];
-      const a = [x1 + bw / 2, y1], b = [x2 - bw / 2, y2];
+      const [a, b] = ends(e.from, e.to);
       const cls = "edge" + (mark.now.has(e.id) ? " now" : mark.reads.has(e.id) ? " reads" : "");
       let color = "#9ca3af", width = 1.2;
       if (e.w) {
@@ -321,20 +344,24 @@
         color = v > 0 ? "var(--pos)" : v < 0 ? "var(--neg)" : "#9ca3af";
         width = maxW ? 0.8 + 4 * Math.abs(v) / maxW : 1.2;
       }
+      const busy = perLayer[e.to.split("-")[0]] > 9;
       if (mark.now.has(e.id) || mark.reads.has(e.id)) width = Math.max(width, 3.5);
+      else if (busy) width = Math.min(width, 2.5);
       const line = el("line", { x1: a[0], y1: a[1], x2: b[0], y2: b[1], class: cls, "data-id": e.id });
       // CSSOM, not a style attribute: the page's content security policy forbids inline styles
       line.style.stroke = color;
       line.style.strokeWidth = width.toFixed(2);
       if (!e.w) line.style.strokeDasharray = "4 3";
+      if (busy && !mark.now.has(e.id) && !mark.reads.has(e.id)) line.style.strokeOpacity = "0.35";
       if (e.w) {
         line.appendChild(el("title", {}, tipLines(e.id).join("\n")));
         gEdges.appendChild(el("line", { x1: a[0], y1: a[1], x2: b[0], y2: b[1], "data-id": e.id, stroke: "transparent", "stroke-width": 12, class: "hit" }));
       }
       gEdges.appendChild(line);
-      const labelled = e.w && (perLayer[e.to.split("-")[0]] <= 9 || mark.now.has(e.id) || mark.reads.has(e.id));
-      if (labelled && colW > 150) {
-        const t = 0.3 + 0.4 * ((+e.id.split("-")[1]) % 2);  // alternate along the edge: labels of a fan do not overlap
+      // Weights are written on their edges when there are few; in a wide layer only the step's own.
+      const labelled = e.w && ((!busy && !vertical && colW > 150) || mark.now.has(e.id));
+      if (labelled) {
+        const t = busy ? 0.5 : 0.36;  // near the tail: the edges of one unit fan apart there
         const lx = a[0] + (b[0] - a[0]) * t, ly = a[1] + (b[1] - a[1]) * t - 4;
         const w = known(e.w);
         const g = known("dL/d" + e.w);
@@ -354,7 +381,10 @@
     for (const b of net.biases) {
       const [x, y] = pos[b.id];
       const g = el("g", { class: "unit bias" + (mark.now.has(b.id) ? " now" : mark.reads.has(b.id) ? " reads" : ""), "data-id": b.id });
-      for (const to of b.to) gEdges.appendChild(el("line", { x1: x, y1: y - 10, x2: pos[to][0], y2: pos[to][1] + bh / 2, stroke: "#9ca3af", "stroke-dasharray": "2 3" }));
+      for (const to of b.to) {
+        const end = vertical ? [pos[to][0] + bw / 2, pos[to][1]] : [pos[to][0], pos[to][1] + bh / 2];
+        gEdges.appendChild(el("line", { x1: x, y1: y, x2: end[0], y2: end[1], stroke: "#9ca3af", "stroke-dasharray": "2 3" }));
+      }
       const v = known(b.symbol);
       const text = symbolOf(b.symbol) + " = " + (v ? v.text : "?") + " (shared)";
       const w = Math.max(bw, textWidth(text, 12) + 12);
@@ -370,13 +400,14 @@
       let [x, y] = pos[id];
       if (id.startsWith("e")) {
         const e = net.edges.find((q) => q.id === id);
-        x = (pos[e.from][0] + bw / 2 + pos[e.to][0] - bw / 2) / 2;
-        y = (pos[e.from][1] + pos[e.to][1]) / 2;
+        const [a, b] = ends(e.from, e.to);
+        x = (a[0] + b[0]) / 2 + (vertical ? 0 : 0);
+        y = (a[1] + b[1]) / 2 + 18;
       } else y = y - bh / 2 - 14;
       const text = s.symbol + " = " + s.text;
       const w = textWidth(text, 13) + 14;
       x = Math.max(w / 2 + 2, Math.min(W - w / 2 - 2, x));
-      y = Math.max(top + 2, y);
+      y = Math.max(13, Math.min(H - 13, y < 13 ? pos[id][1] + bh / 2 + 14 : y));
       const g = el("g", { class: "callout" });
       g.appendChild(el("rect", { x: x - w / 2, y: y - 11, width: w, height: 22, rx: 5 }));
       g.appendChild(el("text", { x: x, y: y + 5, "text-anchor": "middle" }, text));
@@ -399,11 +430,11 @@
     g.appendChild(el("rect", { x: p[0] - bw / 2, y: p[1] - bh / 2, width: bw, height: bh, rx: 8 }));
     let rows = unitRows(u);
     if (lines === 1) rows = [[symbolOf(u.a), "sym"]];
-    rows = rows.slice(0, lines);
+    // Only rows that fit whole: a cut-off number is worse than none (tap the unit for all).
+    rows = rows.filter(([text]) => textWidth(text, 12) <= bw - 6).slice(0, lines);
     const y0 = p[1] - (rows.length - 1) * 7.5 + 4;
     rows.forEach(([text, c], k) => {
-      const fit = Math.floor(bw / 7.2);
-      g.appendChild(el("text", { x: p[0], y: y0 + 15 * k, "text-anchor": "middle", class: c }, text.length > fit ? text.slice(0, fit - 1) + "…" : text));
+      g.appendChild(el("text", { x: p[0], y: y0 + 15 * k, "text-anchor": "middle", class: c }, text));
     });
     g.appendChild(el("title", {}, tipLines(u.id).join("\n")));
     g0.appendChild(g);
@@ -415,15 +446,22 @@
     const v = known("loss");
     rows.push([loss.symbol + " = " + (v ? v.text : "?"), "sym"]);
     for (const t of loss.targets) { const tv = known(t); rows.push([symbolOf(t) + " = " + (tv ? tv.text : "?"), ""]); }
-    const hh = Math.max(bh, 15 * Math.min(rows.length, 4) + 10);
-    g.appendChild(el("rect", { x: p[0] - bw / 2, y: p[1] - hh / 2, width: bw, height: hh, rx: 8 }));
-    rows.slice(0, Math.max(lines, 2)).forEach(([text, c], k) => g.appendChild(el("text", { x: p[0], y: p[1] - (Math.min(rows.length, Math.max(lines, 2)) - 1) * 7.5 + 4 + 15 * k, "text-anchor": "middle", class: c }, text)));
+    const shown = rows.filter(([text]) => textWidth(text, 12) <= Math.max(bw, 110) - 6).slice(0, Math.max(lines, 2));
+    const hh = Math.max(bh, 15 * shown.length + 8), ww = Math.max(bw, 110);
+    g.appendChild(el("rect", { x: p[0] - ww / 2, y: p[1] - hh / 2, width: ww, height: hh, rx: 8 }));
+    shown.forEach(([text, c], k) => g.appendChild(el("text", { x: p[0], y: p[1] - (shown.length - 1) * 7.5 + 4 + 15 * k, "text-anchor": "middle", class: c }, text)));
     g.appendChild(el("title", {}, tipLines("loss").join("\n")));
     g0.appendChild(g);
   }
 
   function tipLines(id) {  // every number the element shows, as far as the steps have come
     const net = state.data.network;
+    if (net && !net.byId) {  // an index, built once per response: wide layers have many edges
+      net.byId = {};
+      for (const e of net.edges) net.byId[e.id] = ["edge", e];
+      for (const b of net.biases) net.byId[b.id] = ["bias", b];
+      for (const c of net.columns) for (const u of c.units) net.byId[u.id] = ["unit", u];
+    }
     const out = [];
     const add = (name, prefix) => { const v = known(name); out.push((prefix || symbolOf(name)) + " = " + (v ? v.text : "?")); };
     if (!net) return out;
@@ -432,15 +470,16 @@
       for (const t of net.loss.targets) add(t);
       return out;
     }
-    const edge = net.edges.find((e) => e.id === id);
+    const [kind, item] = net.byId[id] || [];
+    const edge = kind === "edge" ? item : null;
     if (edge) {
       if (!edge.w) return out;
       add(edge.w); add("dL/d" + edge.w); add(edge.w + " (updated)");
       return out;
     }
-    const bias = net.biases.find((b) => b.id === id);
-    if (bias) { add(bias.symbol); add("dL/d" + bias.symbol); return out; }
-    for (const c of net.columns) for (const u of c.units) if (u.id === id) {
+    if (kind === "bias") { add(item.symbol); add("dL/d" + item.symbol); return out; }
+    if (kind === "unit") {
+      const u = item;
       if (u.z) add(u.z);
       add(u.a);
       if (u.delta) add(u.delta);
@@ -452,12 +491,18 @@
   // a small computation graph: boxes label | data | grad, op circles between them
   function drawGraph(svg, graph, main) {
     svg.textContent = "";
+    // Each box needs about 170 px for "grad −0.00278036": a narrow screen scrolls sideways
+    // (the box around the picture scrolls) rather than cutting numbers off.
+    const holder = svg.parentNode.getBoundingClientRect();
+    const need = graph.columns * 170;
+    if (main) { svg.style.width = ""; } else { svg.style.width = Math.max(holder.width, need) + "px"; }
     const r = svg.getBoundingClientRect();
-    const W = Math.max(240, r.width), H = Math.max(160, r.height);
+    const W = Math.max(240, r.width), H = Math.max(graph.rows * 62 + 16, r.height);
+    if (!main) svg.style.height = H + "px";
     if (main) applyView(svg, W, H); else svg.setAttribute("viewBox", "0 0 " + W + " " + H);
     const pad = 8;
     const colW = (W - 2 * pad) / graph.columns;
-    const boxW = Math.min(colW - 34, 260), boxH = Math.min(42, (H - 2 * pad) / graph.rows - 8);
+    const boxW = Math.min(colW - 34, 240), boxH = 54;
     const P = {};
     for (const n of graph.nodes) P[n.id] = [pad + n.x * (W - 2 * pad), pad + n.y * (H - 2 * pad)];
     const mark = main ? lit() : { now: new Set(), reads: new Set() };
@@ -476,19 +521,19 @@
         const d = reached(n.value_name), gr = reached(n.grad_name);
         data = d ? d.text : "?"; grad = gr ? gr.text : "?";
       } else if (!state.gradsShown) grad = "?";
-      const third = boxW / 3;
+      // label on top; data | grad below it, as in the micrograd lecture's boxes
       const fit = (t, w) => (t.length * 7 > w ? t.slice(0, Math.max(1, Math.floor(w / 7) - 1)) + "…" : t);
-      g.appendChild(el("text", { x: x - boxW / 2 + 4, y: y + 4, class: "lbl" }, fit(n.label, third * 1.2 - 6)));
-      g.appendChild(el("line", { x1: x - boxW / 2 + third * 1.2, y1: y - boxH / 2, x2: x - boxW / 2 + third * 1.2, y2: y + boxH / 2 }));
-      g.appendChild(el("text", { x: x - boxW / 2 + third * 1.2 + 4, y: y + 4 }, fit("data " + data, third * 0.9 - 6)));
-      g.appendChild(el("line", { x1: x - boxW / 2 + third * 2.1, y1: y - boxH / 2, x2: x - boxW / 2 + third * 2.1, y2: y + boxH / 2 }));
-      g.appendChild(el("text", { x: x - boxW / 2 + third * 2.1 + 4, y: y + 4 }, fit("grad " + grad, third * 0.9 - 6)));
+      const left = x - boxW / 2 + 4, top_ = y - boxH / 2;
+      g.appendChild(el("text", { x: left, y: top_ + 14, class: "lbl" }, fit(n.label, boxW - 8)));
+      g.appendChild(el("line", { x1: x - boxW / 2, y1: top_ + 19, x2: x + boxW / 2, y2: top_ + 19 }));
+      g.appendChild(el("text", { x: left, y: top_ + 33 }, "data " + data));
+      g.appendChild(el("text", { x: left, y: top_ + 48 }, "grad " + grad));
       g.appendChild(el("title", {}, n.label + "\ndata " + data + "\ngrad " + grad));
       svg.appendChild(g);
       if (n.op) {
         const o = el("g", { class: "graph-op" });
-        o.appendChild(el("circle", { cx: x - boxW / 2 - 16, cy: y, r: 12 }));
-        o.appendChild(el("text", { x: x - boxW / 2 - 16, y: y + 4, "text-anchor": "middle" }, n.op.length > 3 ? n.op.slice(0, 3) : n.op));
+        o.appendChild(el("circle", { cx: x - boxW / 2 - 16, cy: y, r: 14 }));
+        o.appendChild(el("text", { x: x - boxW / 2 - 16, y: y + 4, "text-anchor": "middle" }, n.op.length > 4 ? n.op.slice(0, 4) : n.op));
         o.appendChild(el("title", {}, n.op));
         svg.appendChild(o);
       }
@@ -691,7 +736,7 @@
     const request = Object.assign({}, first, Object.keys(frag.edits).length ? { edits: frag.edits } : {});
     ask(request).then((ok) => { if (ok) { state.edits = request.edits || {}; buildNumbers(); go(state.step, true); } });
   }
-  window.stepgradLab = { go: (i) => go(i), state: state,  // for tests and the site
+  window.stepgradLab = { go: (i) => go(i), draw: () => draw(), drawCurve: () => drawCurve(), state: state,  // for tests, benchmarks and the site
     // the site's "open your own lesson": show another lesson, or keep this one and say why not
     load: (request) => ask(request).then((ok) => { if (ok) { state.edits = request.edits || {}; buildNumbers(); go(0); } return ok; }) };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();

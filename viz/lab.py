@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from autograd import Value, topological_order
+from autograd import Value
 from nn.lesson import Lesson, build_lesson
 from nn.spec import LessonSpec, read_spec_text
 from viz.numbers import format_number
@@ -40,6 +40,8 @@ MAX_EDITS = 2000  # more than the parameters of the largest lesson (8 layers of 
 MAX_NUMBER_TEXT = 40  # characters of one edited number
 MAX_MAGNITUDE = 1e6  # an edited number beyond this is a typo, and would overflow the loss
 DEFAULT_STEPS = 10  # further training steps: the loss curve's length
+LARGE_LESSON = 100  # parameters; past this the default curve is shorter (a graph per step)
+LARGE_LESSON_STEPS = 5
 MAX_LAB_STEPS = 200
 DEFAULT_LESSON = "2-2-1"
 
@@ -132,8 +134,9 @@ def _answer(request: object) -> dict[str, Any]:
             "{\"expr\": formula, \"bindings\": {...}}"
         )
     edits = _edits(request.get("edits", {}))
-    steps = request.get("steps", DEFAULT_STEPS)
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_LAB_STEPS:
+    steps = request.get("steps")
+    whole = isinstance(steps, int) and not isinstance(steps, bool)
+    if steps is not None and not (whole and 0 <= steps <= MAX_LAB_STEPS):
         raise RequestError(f"steps: expected a whole number from 0 to {MAX_LAB_STEPS}")
     lr_text = request.get("lr")
     if "expr" in lesson:
@@ -169,7 +172,8 @@ def _file_spec(given: object) -> tuple[LessonSpec, dict[str, Any]]:
     if len(name) > 200:
         raise RequestError("lesson.file.name: longer than 200 characters")
     kind = "toml" if name.lower().endswith(".toml") else "json"
-    return read_spec_text(text, name, kind), {"file": {"name": name}}
+    # the page sends the text back with every edit: the server keeps no state
+    return read_spec_text(text, name, kind), {"file": {"name": name, "text": text}}
 
 
 def _edits(given: object) -> dict[str, float]:
@@ -256,9 +260,12 @@ def _apply_edits(spec: LessonSpec, edits: Mapping[str, float]) -> tuple[LessonSp
 
 
 def _lesson_response(
-    spec: LessonSpec, edits: dict[str, float], steps: int, source: dict[str, Any]
+    spec: LessonSpec, edits: dict[str, float], steps: int | None, source: dict[str, Any]
 ) -> dict[str, Any]:
     spec, parameters, lr = _apply_edits(spec, edits)
+    if steps is None:
+        large = len(spec.parameter_names()) > LARGE_LESSON
+        steps = LARGE_LESSON_STEPS if large else DEFAULT_STEPS
     lesson = build_lesson(spec, lr=lr, parameters=parameters)
     # The numbers the source printed are about its own numbers: with edits they are not.
     explanation = explain_lesson(lesson, steps=steps, compare_seed=None if not edits else False)
@@ -427,19 +434,26 @@ def _step(
         mark = {"kind": q.seed.kind, "printed": q.seed.printed.replace("-", "−"),
                 "mismatch": q.seed.mismatch,
                 "text": seed_mark(q.seed, explanation.loss_symbol, q.formula)}  # fmt: skip
+    # Quantity.line() written out, so the formula is filled in once (the big lessons have
+    # hundreds of steps of many operands each; this is most of the API's time).
+    formula, value_text = q.formula, _text(q.value)
+    filled = "" if q.template == "{0}" else q.filled
+    parts = [q.symbol]
+    for part in (q.meaning, formula, filled, value_text):
+        if part and part != parts[-1]:
+            parts.append(part)
     return {
         "index": k,
         "name": q.name,
         "symbol": q.symbol,
         "section": q.section,
         "meaning": q.meaning,
-        "formula": q.formula,
-        "filled": "" if q.template == "{0}" else q.filled,
+        "formula": formula,
+        "filled": filled,
         "value": q.value,
-        "text": _text(q.value),
-        "line": q.line(),
-        "operands": [{"name": op.name, "symbol": op.symbol, "text": _text(op.value)}
-                     for op in q.operands],  # fmt: skip
+        "text": value_text,
+        "line": " = ".join(parts),
+        "operands": [{"name": op.name, "symbol": op.symbol} for op in q.operands],
         "lights": [lit] if lit else [],
         "reads": reads,
         "mark": mark,
@@ -526,7 +540,7 @@ def _tree(root: Value, stop: set[int], words: Any = str) -> dict[str, Any]:
         if id(v) not in stop:
             stack.extend(reversed(v.parents))
     depth = {id(root): 0}
-    for v in _top_down(root, stop):
+    for v in _top_down(order, stop):
         for p in v.parents if id(v) not in stop else ():
             depth[id(p)] = max(depth.get(id(p), 0), depth[id(v)] + 1)
     deepest = max(depth.values())
@@ -552,19 +566,27 @@ def _tree(root: Value, stop: set[int], words: Any = str) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges, "columns": deepest + 1, "rows": tallest}
 
 
-def _top_down(root: Value, stop: set[int]) -> list[Value]:
-    """The nodes under root, each after every node that uses it (for the longest-path depth)."""
-    below = topological_order(root)  # leaves first
-    keep = set()
-    stack = [root]
-    while stack:
-        v = stack.pop()
-        if id(v) in keep:
+def _top_down(nodes: list[Value], stop: set[int]) -> list[Value]:
+    """``nodes`` (a subgraph) ordered so that each comes after every node of it that uses it."""
+    inside = {id(v) for v in nodes}
+    done: set[int] = set()
+    post: list[Value] = []
+    for start in nodes:
+        if id(start) in done:
             continue
-        keep.add(id(v))
-        if id(v) not in stop:
-            stack.extend(v.parents)
-    return [v for v in reversed(below) if id(v) in keep]
+        stack = [(start, False)]
+        while stack:  # iterative depth-first search: parents first, then the node
+            v, expanded = stack.pop()
+            if expanded:
+                post.append(v)
+                continue
+            if id(v) in done:
+                continue
+            done.add(id(v))
+            stack.append((v, True))
+            if id(v) not in stop:
+                stack.extend((p, False) for p in v.parents if id(p) in inside)
+    return post[::-1]
 
 
 _OPS = {"*": "×", "+": "+", "-": "−", "/": "÷", "neg": "−"}
@@ -790,7 +812,7 @@ def lesson_request(spec_or_name: object, **extra: Any) -> dict[str, Any]:
     return {"lesson": {"file": {"name": os.path.basename(path), "text": text}}, **extra}
 
 
-def lesson_page(lesson: Lesson, steps: int = DEFAULT_STEPS) -> LabPage:
+def lesson_page(lesson: Lesson, steps: int | None = None) -> LabPage:
     """The offline page of a built lesson (its spec, with its current parameters and lr)."""
     spec = lesson.spec
     if spec is None:

@@ -249,7 +249,6 @@ def _page(manifest: dict) -> str:
     from viz.lab import page_html
 
     additions = (
-        '<link rel="icon" href="data:,">\n'  # no favicon request
         '<link rel="stylesheet" href="site.css">\n'
         '<script type="application/json" id="stepgrad-site">'
         + json.dumps(manifest, sort_keys=True).replace("<", "\\u003c")
