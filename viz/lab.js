@@ -71,7 +71,7 @@
     const v = state.data.values[name];
     return v ? v.symbol : name;
   }
-  function textWidth(text, px) { return text.length * px * 0.6; }
+  function textWidth(text, px) { return text.length * px * 0.56; }
 
   // -- the data ---------------------------------------------------------------------------------
   function setData(data) {
@@ -314,7 +314,7 @@
     const X = (x, y) => (vertical ? px(y) : px(x)), Y = (x, y) => (vertical ? py(x) : py(y));
     const across = vertical ? net.rows : net.n_columns, along = vertical ? net.n_columns : net.rows;
     const colW = (W - 2 * pad) / across, rowH = (H - top - bottom) / along;
-    const bw = Math.min(170, colW * (vertical ? 0.9 : 0.8)), bh = Math.min(86, rowH * (vertical ? 0.62 : 0.84));
+    const bw = Math.min(170, colW * (vertical ? 0.9 : 0.7)), bh = Math.min(86, rowH * (vertical ? 0.62 : 0.84));
     const lines = Math.max(1, Math.floor((bh - 4) / 15));
     const mark = lit();
     const pos = {};
@@ -331,8 +331,12 @@
     // edges
     let maxW = 0;
     for (const e of net.edges) if (e.w) maxW = Math.max(maxW, Math.abs(state.data.values[e.w].value));
-    const perLayer = {};
-    for (const e of net.edges) { const k = e.to.split("-")[0]; perLayer[k] = (perLayer[k] || 0) + 1; }
+    const perLayer = {}, readsIn = {};
+    for (const e of net.edges) {
+      const k = e.to.split("-")[0];
+      perLayer[k] = (perLayer[k] || 0) + 1;
+      if (mark.reads.has(e.id)) readsIn[k] = (readsIn[k] || 0) + 1;
+    }
     const gEdges = el("g"), gLabels = el("g");
     svg.appendChild(gEdges);
     for (const e of net.edges) {
@@ -358,15 +362,20 @@
         gEdges.appendChild(el("line", { x1: a[0], y1: a[1], x2: b[0], y2: b[1], "data-id": e.id, stroke: "transparent", "stroke-width": 12, class: "hit" }));
       }
       gEdges.appendChild(line);
-      // Weights are written on their edges when there are few; in a wide layer only the step's own.
-      const labelled = e.w && ((!busy && !vertical && colW > 150) || mark.now.has(e.id));
+      // Weights are written on their edges when a layer has few; otherwise only the step's own
+      // and, when there are a handful, the ones it reads: more labels would cover each other.
+      const layer = e.to.split("-")[0];
+      const few = perLayer[layer] <= 4 && !vertical && colW > 150;
+      const readsFew = mark.reads.has(e.id) && readsIn[layer] <= 4 && !vertical;
+      const roomy = colW - bw >= 110;  // a label needs a gap between the columns
+      const labelled = e.w && (few || (roomy && (readsFew || mark.now.has(e.id))));
       if (labelled) {
-        const t = busy ? 0.5 : 0.36;  // near the tail: the edges of one unit fan apart there
+        const t = few ? 0.36 : 0.5;  // near the tail: the edges of one unit fan apart there
         const lx = a[0] + (b[0] - a[0]) * t, ly = a[1] + (b[1] - a[1]) * t - 4;
         const w = known(e.w);
         const g = known("dL/d" + e.w);
         let text = symbolOf(e.w) + " = " + (w ? w.text : "?");
-        if (g && (mark.now.has(e.id) || perLayer[e.to.split("-")[0]] <= 4)) text += "  ∂ " + g.text;
+        if (g && (mark.now.has(e.id) || few)) text += "  ∂ " + g.text;
         gLabels.appendChild(el("text", { x: lx, y: ly, "text-anchor": "middle", class: "edge-label" + (mark.now.has(e.id) ? " now" : "") }, text));
       }
     }
@@ -569,9 +578,17 @@
     const X = (k) => left + (pts.length > 1 ? k / (pts.length - 1) : 0.5) * (W - left - right);
     const Y = (v) => top + (hi > lo ? (hi - v) / (hi - lo) : 0.5) * (H - top - bottom);
     svg.appendChild(el("line", { x1: left, y1: H - bottom, x2: W - right, y2: H - bottom, class: "curve-axis" }));
-    svg.appendChild(el("polyline", { class: "curve-line", points: pts.map((p, k) => X(k) + "," + Y(p.loss)).join(" ") }));
     let current = -1;
     pts.forEach((p, k) => { if (p.step >= 0 && p.step <= state.step) current = k; });
+    if (state.quiz) {  // the quiz shows only the losses already worked out
+      const shown = pts.slice(0, current + 1);
+      $("lab-curve-caption").textContent = "The loss " + state.data.loss_symbol + ": its points appear as you reach them";
+      if (!shown.length) return;
+      svg.appendChild(el("polyline", { class: "curve-line", points: shown.map((p, k) => X(k) + "," + Y(p.loss)).join(" ") }));
+      shown.forEach((p, k) => svg.appendChild(el("circle", { cx: X(k), cy: Y(p.loss), r: k === current ? 5 : 3, class: "curve-dot" + (k === current ? " now" : "") })));
+      return;
+    }
+    svg.appendChild(el("polyline", { class: "curve-line", points: pts.map((p, k) => X(k) + "," + Y(p.loss)).join(" ") }));
     pts.forEach((p, k) => {
       const c = el("circle", { cx: X(k), cy: Y(p.loss), r: k === current ? 5 : 3, class: "curve-dot" + (k === current ? " now" : ""), "data-after": p.after });
       c.appendChild(el("title", {}, state.data.loss_symbol + " after " + p.after + " updates = " + (state.data.values[stepName(p.step)] || {}).text));

@@ -603,7 +603,7 @@ def _op_symbol(op: str) -> str:
 
 def _expression_response(lesson: Mapping[str, Any], edits: dict[str, float]) -> dict[str, Any]:
     from nn.expression import parse_expression
-    from viz.trace_command import SECTION_INPUTS, explain_value
+    from viz.value_sheet import SECTION_INPUTS, explain_value
 
     unknown = [k for k in lesson if k not in ("expr", "bindings")]
     if unknown:
