@@ -51,7 +51,8 @@ MAX_RUNTIME_FILE = 64 * 1024 * 1024
 PACKAGES = ("autograd", "nn", "viz")
 # the site's own files, shipped in the viz package next to this module
 SITE_FILES = ("site.js", "site_worker.js", "site.css")
-LAB_FILES = ("lab.html", "lab.js", "lab.css")
+# the lab page's script and style (its HTML comes from viz.lab.page_html)
+LAB_FILES = ("lab.js", "lab.css")
 
 NPM_HINT = (
     "install Node.js with npm (Debian/Ubuntu: sudo apt-get install npm; macOS: brew install node; "
@@ -273,9 +274,10 @@ def site_files(tarball: bytes | None = None) -> dict[str, bytes]:
     for lesson in sorted(lessons.iterdir(), key=lambda p: p.name):
         if lesson.name.endswith(".toml"):
             files[f"lessons/{lesson.name}"] = lesson.read_bytes()
-    for name in SITE_FILES + LAB_FILES[1:]:
+    for name in SITE_FILES + LAB_FILES:
         files[name] = _viz_file(name)
-    # what the worker loads, with sizes for the progress bar
+    # what the worker fetches, with sizes for the progress bar (pyodide.mjs and pyodide.asm.mjs
+    # are loaded as modules, which the worker cannot count)
     manifest = {
         "version": __version__,
         "pyodide": PYODIDE_VERSION,
@@ -283,8 +285,6 @@ def site_files(tarball: bytes | None = None) -> dict[str, bytes]:
         "sizes": {
             name: len(files[name])
             for name in (
-                "pyodide/pyodide.mjs",
-                "pyodide/pyodide.asm.mjs",
                 "pyodide/pyodide.asm.wasm",
                 "pyodide/python_stdlib.zip",
                 "pyodide/pyodide-lock.json",
