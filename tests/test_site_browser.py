@@ -361,6 +361,10 @@ def test_no_request_left_127_0_0_1(browser, served, netlog):
         if initiator and initiator != "not an origin" and urlsplit(url).hostname != "127.0.0.1"
     ]
     assert not outside, outside
+    # the policy never had to block anything: nothing on the page tried to reach elsewhere
+    console = [entry["message"] for entry in browser.get_log("browser")]
+    blocked = [line for line in console if "Content Security" in line]
+    assert not blocked, blocked
     # and the page's own DevTools log agrees
     for entry in browser.get_log("performance"):
         message = json.loads(entry["message"])["message"]
