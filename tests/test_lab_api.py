@@ -236,3 +236,45 @@ def test_the_lab_benchmark_runs_and_counts_the_steps(tmp_path):
     # 2-2-1: 6 forward, 1 loss, 2 output error, 4 hidden errors, 9 gradients, 9 updates, 10 losses
     assert data["lessons"]["2-2-1"]["steps"] == 6 + 1 + 2 + 4 + 9 + 9 + 10
     assert data["offline_bytes"] > 0 and "offline page of 2-16-16-1" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["lab", "nope"], "lesson.builtin: unknown lesson 'nope'"),
+        (["lab", "2-2-1", "1-1-1"], "one lesson"),
+        (["lab", "--expr", "tanh(x1*", "x1=2"], "column"),
+        (["lab", "--expr", "x1*2", "x1=nan"], "not a finite number"),
+        (["lab", "missing.toml"], "missing.toml"),
+    ],
+)  # fmt: skip
+def test_lab_command_refuses_bad_input_in_one_line(capsys, argv, words):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("stepgrad: error: ") and words in err and err.count("\n") == 1
+
+
+def test_lab_server_answers_only_its_page_and_api_and_stops_on_ctrl_c():
+    import signal
+    import urllib.error
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "viz.cli", "lab", "1-1-1", "--no-open"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        page = urllib.request.urlopen(url, timeout=30).read().decode("utf-8")
+        assert lab_data(page)["title"].startswith("1-1-1")
+        body = json.dumps({"lesson": {"builtin": "1-1-1"}, "edits": {"w1": "abc"}}).encode()
+        answer = json.loads(urllib.request.urlopen(url + "api", body, timeout=30).read())
+        assert answer == {"ok": False, "version": 1, "error": "edits['w1']: 'abc' is not a number"}
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(url + "../etc/passwd", timeout=30)
+        assert missing.value.code == 404
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err and "stopped" in err

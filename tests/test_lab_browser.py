@@ -320,3 +320,12 @@ def wide_lesson(sizes=(2, 16, 16, 1)) -> str:
         "learning_rate": 0.5, "inputs": [0.5, -0.3], "targets": [0.8], "layers": layers,
         "loss": {"kind": "squared_error"},
     })  # fmt: skip
+
+
+def test_tapping_a_unit_shows_its_numbers_so_far(browser, lab):
+    open_page(browser, lab.url + "#step=7")  # the loss: the forward pass is done, no δ yet
+    browser.find_element(By.CSS_SELECTOR, '#lab-picture g.unit[data-id="u2-0"]').click()
+    tip = browser.find_element(By.ID, "lab-tip")
+    hand = hand_2_2_1()
+    assert f"z2 = {hand['z2']:.6g}" in tip.text and f"ŷ = {hand['y_hat']:.6g}" in tip.text
+    assert "δ2 = ?" in tip.text  # not computed yet at this step

@@ -75,9 +75,24 @@
 
   // -- the data ---------------------------------------------------------------------------------
   function setData(data) {
+    const old = state.data;
     state.data = data;
     showMessage("");
     state.step = Math.max(0, Math.min(state.step, data.steps.length - 1));
+    // An edit keeps the lesson's shape: the same steps, numbers and picture, new values. Then
+    // the page updates texts in place instead of building a wide lesson's hundreds of elements.
+    const same = old && old.kind === data.kind && old.title === data.title &&
+      old.steps.length === data.steps.length && old.editable.length === data.editable.length &&
+      old.steps.every((s, i) => s.name === data.steps[i].name);
+    if (same) {
+      fillStepTexts();
+      for (const n of data.editable) {
+        const input = state.inputs[n.symbol];
+        if (input && document.activeElement !== input) input.value = n.text;
+      }
+      go(state.step, true);
+      return;
+    }
     $("lab-title").textContent = data.title;
     $("lab-source").textContent = "From " + data.source + ".";
     $("lab-notes").textContent = data.notes.join(" ");
@@ -178,12 +193,22 @@
     edits[symbol] = input.value;
     const request = Object.assign({}, state.request, { edits: edits });
     ask(request).then((ok) => {
-      if (ok) { state.edits = edits; buildNumbers(); writeFragment(); const i = state.inputs[symbol]; if (i) i.focus(); }
+      if (ok) { state.edits = edits; markEdited(); writeFragment(); const i = state.inputs[symbol]; if (i) i.focus(); }
       else {
         const n = state.data.editable.find((e) => e.symbol === symbol);
         input.value = n ? n.text : input.value;  // nothing changes: the page keeps its numbers
       }
     });
+  }
+
+  function markEdited() {  // the numbers you changed stand out; their text is the engine's
+    for (const n of state.data.editable) {
+      const input = state.inputs[n.symbol];
+      if (!input) continue;
+      input.value = n.text;
+      input.classList.toggle("edited", state.edits[n.symbol] !== undefined);
+    }
+    $("lab-reset").hidden = !canEdit() || Object.keys(state.edits).length === 0;
   }
 
   function buildLegend() {
@@ -694,7 +719,7 @@
     $("lab-reveal").addEventListener("click", reveal);
     $("lab-reset").addEventListener("click", () => {
       const request = Object.assign({}, state.request, { edits: {} });
-      ask(request).then((ok) => { if (ok) { state.edits = {}; buildNumbers(); writeFragment(); } });
+      ask(request).then((ok) => { if (ok) { state.edits = {}; markEdited(); writeFragment(); } });
     });
     $("lab-zoom-in").addEventListener("click", () => { state.zoom = Math.min(6, state.zoom * 1.25); draw(); });
     $("lab-zoom-out").addEventListener("click", () => { state.zoom = Math.max(0.5, state.zoom / 1.25); draw(); });
@@ -744,14 +769,14 @@
       if (Object.keys(frag.edits).length) {
         if (canEdit()) {
           const request = Object.assign({}, state.request, { edits: frag.edits });
-          ask(request).then((ok) => { if (ok) { state.edits = frag.edits; buildNumbers(); go(state.step, true); } });
+          ask(request).then((ok) => { if (ok) { state.edits = frag.edits; markEdited(); go(state.step, true); } });
         } else showMessage("this saved page cannot recompute the edited numbers in its link: open it with `stepgrad lab`");
       }
       return;
     }
     const first = window.stepgradRequest || { lesson: { builtin: frag.lesson || "2-2-1" } };
     const request = Object.assign({}, first, Object.keys(frag.edits).length ? { edits: frag.edits } : {});
-    ask(request).then((ok) => { if (ok) { state.edits = request.edits || {}; buildNumbers(); go(state.step, true); } });
+    ask(request).then((ok) => { if (ok) { state.edits = request.edits || {}; markEdited(); go(state.step, true); } });
   }
   window.stepgradLab = { go: (i) => go(i), draw: () => draw(), drawCurve: () => drawCurve(), state: state,  // for tests, benchmarks and the site
     // the site's "open your own lesson": show another lesson, or keep this one and say why not
