@@ -283,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--port", type=_non_negative_int, default=0,
                      help="the port on 127.0.0.1 (default: a free one)")
     lab.add_argument("--no-open", action="store_true", help="do not open the browser")
+    lab.add_argument("--site", default=None, metavar="DIR",
+                     help="instead of serving, write the lab as a static site into DIR: it runs "
+                     "stepgrad in the browser (Pyodide), for any static host (see docs/site.md)")
     return parser
 
 
@@ -362,6 +365,10 @@ def _main(argv: Sequence[str] | None) -> int:
             from viz.trace_command import run_trace_command
 
             return run_trace_command(args)
+        if args.command == "lab" and args.site is not None:
+            from viz.site import run_site_command
+
+            return run_site_command(args)
         if args.command == "lab":
             from viz.lab_server import run_lab_command
 
