@@ -48,30 +48,36 @@ def reference_backward(root: Value, on_step: OnStep | None = None) -> list[Value
     ``.grad`` is put back as it was. Returns the non-leaf nodes in the order visited.
     """
     with PASS_LOCK:
-        order = topological_order(root)
-        leaves = [v for v in order if v.is_leaf]
-        check_reaches_a_graph(root, leaves)
-        earlier = [leaf.grad for leaf in leaves]
-        try:
-            chain_rule(order, on_step)
-            for leaf, old in zip(leaves, earlier):
-                if old is not None:  # None: no gradient yet, as in PyTorch
-                    leaf.grad = old + leaf.grad
-        except BaseException:
-            # Put every leaf back; a second Ctrl-C in here starts the restoring over (it is
-            # idempotent), so the leaves are never left half restored. Inline, not a function
-            # call: a call is where Python delivers Ctrl-C, before a try inside it could catch it.
-            while True:
-                try:
-                    for leaf, old in zip(leaves, earlier):
-                        leaf.grad = old
-                    break
-                except KeyboardInterrupt:
-                    pass
-            raise
-        if not all(math.isfinite(v.data) and math.isfinite(v.grad) for v in order):
-            warn_non_finite(reversed(order), stacklevel=4)
-        return [v for v in reversed(order) if not v.is_leaf]
+        # One call inside the lock, so that an interruption anywhere in the pass leaves
+        # through the with statement, which releases the lock.
+        return _reference_pass(root, on_step)
+
+
+def _reference_pass(root: Value, on_step: OnStep | None) -> list[Value]:
+    order = topological_order(root)
+    leaves = [v for v in order if v.is_leaf]
+    check_reaches_a_graph(root, leaves)
+    earlier = [leaf.grad for leaf in leaves]
+    try:
+        chain_rule(order, on_step)
+        for leaf, old in zip(leaves, earlier):
+            if old is not None:  # None: no gradient yet, as in PyTorch
+                leaf.grad = old + leaf.grad
+    except BaseException:
+        # Put every leaf back; a second Ctrl-C in here starts the restoring over (it is
+        # idempotent), so the leaves are never left half restored. Inline, not a function
+        # call: a call is where Python delivers Ctrl-C, before a try inside it could catch it.
+        while True:
+            try:
+                for leaf, old in zip(leaves, earlier):
+                    leaf.grad = old
+                break
+            except KeyboardInterrupt:
+                pass
+        raise
+    if not all(math.isfinite(v.data) and math.isfinite(v.grad) for v in order):
+        warn_non_finite(reversed(order), stacklevel=5)
+    return [v for v in reversed(order) if not v.is_leaf]
 
 
 # ---------------------------------------------------------------------------------------------
