@@ -562,7 +562,8 @@
       let data = n.data, grad = n.grad;
       if (main) {
         const d = reached(n.value_name), gr = reached(n.grad_name);
-        data = d ? d.text : "?"; grad = gr ? gr.text : "?";
+        // "?" until its step; "—" when no step gives it (an input whose gradient is not asked for)
+        data = d ? d.text : "?"; grad = gr ? gr.text : n.grad_name ? "?" : "—";
       } else if (!state.gradsShown) grad = "?";
       // label on top; data | grad below it, as in the micrograd lecture's boxes
       const fit = (t, w) => (t.length * 6.8 > w ? t.slice(0, Math.max(1, Math.floor(w / 6.8) - 1)) + "…" : t);
