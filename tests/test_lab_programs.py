@@ -344,3 +344,18 @@ def test_the_rnn_lesson_renders_steps_and_fits_a_phone(tmp_path):
         driver.quit()
         server.shutdown()
         server.server_close()
+
+
+def test_the_offline_page_of_a_built_program_lesson_keeps_its_changed_numbers(tmp_path):
+    from nn.lesson import build_lesson
+    from viz.lab import lesson_page
+
+    lesson = build_lesson(build_example("rnn").spec, lr=0.1, parameters={"wx": 0.8})
+    page = lesson_page(lesson)
+    assert page.response["request"]["edits"] == {"wx": "0.8", "η": "0.1"}
+    got = values(page.response)
+    hand = hand_rnn(0.8)
+    assert got["h2"] == pytest.approx(hand["h2"], rel=1e-12)
+    assert got["wx (updated)"] == pytest.approx(0.8 - 0.1 * hand["dL/dwx"], rel=1e-12)
+    path = page.write(tmp_path / "rnn.html")
+    assert "h1 = tanh(wx·x1 + wh·h0 + b)" in Path(path).read_text(encoding="utf-8")
