@@ -19,6 +19,7 @@ sheet can print them with the numbers filled in. Every problem raises
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,18 @@ from nn.expression import (
 MAX_PROGRAM_LENGTH = 4000  # characters; a worked example on a page is far shorter
 MAX_STEPS = 100  # assignments
 MAX_DEPTH = 200  # operations inside operations in one step, as for a formula
+
+
+_ASSIGNMENT = re.compile(r"(?<![=<>!])=(?!=)|;|\n")
+
+
+def looks_like_program(text: str) -> bool:
+    """Whether ``text`` is a program of steps (``q = x + y; f = q * z``) rather than one formula.
+
+    A program holds an assignment ``=`` (not ``==``, ``<=``, ``>=``, ``!=``), a ``;`` or a line
+    break, none of which a formula holds; :func:`parse_program` then checks it properly.
+    """
+    return _ASSIGNMENT.search(text) is not None
 
 
 @dataclass(frozen=True)

@@ -275,11 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
         "lesson",
         nargs="*",
         metavar="LESSON",
-        help=f"a built-in lesson ({', '.join(EXAMPLES)}; default: 2-2-1) or a .toml/.json lesson "
-        "file; with --expr: the formula's values as NAME=VALUE",
+        help=f"a built-in lesson ({', '.join(EXAMPLES)}; written as programs: rnn, conv1d, "
+        "softmax-ce; default: 2-2-1) or a .toml/.json lesson file; with --expr: the formula's "
+        "values as NAME=VALUE",
     )
     lab.add_argument("--expr", default=None, metavar="FORMULA",
-                     help='a formula instead of a lesson, e.g. "tanh(x1*w1 + b)" x1=2 w1=-3 b=1')
+                     help='a formula or a program instead of a lesson, e.g. "tanh(x1*w1 + b)" '
+                     'x1=2 w1=-3 b=1 or "q = x + y; f = q * z" x=-2 y=5 z=-4')
     lab.add_argument("--port", type=_non_negative_int, default=0,
                      help="the port on 127.0.0.1 (default: a free one)")
     lab.add_argument("--no-open", action="store_true", help="do not open the browser")

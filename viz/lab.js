@@ -562,7 +562,8 @@
       let data = n.data, grad = n.grad;
       if (main) {
         const d = reached(n.value_name), gr = reached(n.grad_name);
-        data = d ? d.text : "?"; grad = gr ? gr.text : "?";
+        // "?" until its step; "—" when no step gives it (an input whose gradient is not asked for)
+        data = d ? d.text : "?"; grad = gr ? gr.text : n.grad_name ? "?" : "—";
       } else if (!state.gradsShown) grad = "?";
       // label on top; data | grad below it, as in the micrograd lecture's boxes
       const fit = (t, w) => (t.length * 6.8 > w ? t.slice(0, Math.max(1, Math.floor(w / 6.8) - 1)) + "…" : t);
@@ -571,8 +572,11 @@
       g.appendChild(el("line", { x1: x - boxW / 2, y1: top_ + 19, x2: x + boxW / 2, y2: top_ + 19 }));
       // a narrow box drops the words, never digits: data above, grad below the line
       const words = boxW >= 6.8 * (5 + Math.max(data.length, grad.length)) + 8;
-      g.appendChild(el("text", { x: left, y: top_ + 33 }, (words ? "data " : "") + data));
-      g.appendChild(el("text", { x: left, y: top_ + 48 }, (words ? "grad " : "") + grad));
+      // a number wider than its box is squeezed to fit, never cut (a phone's narrow boxes)
+      const squeeze = (t) => (t.length * 6.8 > boxW - 8 ? { textLength: boxW - 8, lengthAdjust: "spacingAndGlyphs" } : {});
+      const dataText = (words ? "data " : "") + data, gradText = (words ? "grad " : "") + grad;
+      g.appendChild(el("text", Object.assign({ x: left, y: top_ + 33 }, squeeze(dataText)), dataText));
+      g.appendChild(el("text", Object.assign({ x: left, y: top_ + 48 }, squeeze(gradText)), gradText));
       g.appendChild(el("title", {}, n.label + "\ndata " + data + "\ngrad " + grad));
       svg.appendChild(g);
       if (n.op) {

@@ -23,12 +23,13 @@ import dataclasses
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from autograd import Value
 from nn.lesson import Lesson, build_lesson
-from nn.spec import LessonSpec, read_spec_text
+from nn.program import ProgramRun, looks_like_program, parse_program
+from nn.spec import LessonSpec, ProgramSpec, read_spec_text
 from viz.numbers import format_number
 from viz.quiz import DEFAULT_TOLERANCE
 from viz.report import seed_mark
@@ -144,13 +145,13 @@ def _answer(request: object) -> dict[str, Any]:
             raise RequestError("lr: a formula has no learning rate")
         return _expression_response(lesson, edits)
     if "builtin" in lesson:
-        from nn.examples import EXAMPLE_NAMES, example_spec
+        from nn.examples import LESSON_NAMES, example_spec
 
         name = lesson["builtin"]
-        if name not in EXAMPLE_NAMES:
+        if name not in LESSON_NAMES:
             raise RequestError(
                 f"lesson.builtin: unknown lesson {_short(name)!r}; choose one of: "
-                + ", ".join(EXAMPLE_NAMES)
+                + ", ".join(LESSON_NAMES)
             )
         spec = example_spec(name)
         source = {"builtin": name}
@@ -264,6 +265,8 @@ def _apply_edits(spec: LessonSpec, edits: Mapping[str, float]) -> tuple[LessonSp
 def _lesson_response(
     spec: LessonSpec, edits: dict[str, float], steps: int | None, source: dict[str, Any]
 ) -> dict[str, Any]:
+    if spec.program is not None:
+        return _program_lesson_response(spec, edits, steps, source)
     spec, parameters, lr = _apply_edits(spec, edits)
     if steps is None:
         large = len(spec.parameter_names()) > LARGE_LESSON
@@ -479,12 +482,16 @@ def _sections(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _values(explanation: Explanation, steps: list[dict[str, Any]]) -> dict[str, Any]:
+def _values(
+    explanation: Explanation, steps: list[dict[str, Any]],
+    words: Callable[[str], str] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Every named number: its symbol, its value and text, and the step that computes it."""
     loss_symbol = explanation.loss_symbol
+    words = words or (lambda name: symbol(name, loss_symbol))
     out: dict[str, Any] = {}
     for name, value in explanation.given.items():
-        out[name] = {"symbol": symbol(name, loss_symbol), "value": value, "text": _text(value),
+        out[name] = {"symbol": words(name), "value": value, "text": _text(value),
                      "step": -1}  # fmt: skip
     for step in steps:
         if step["name"] not in out:
@@ -525,11 +532,22 @@ def _unit_graph(lesson: Lesson, uid: str) -> dict[str, Any]:
     return _tree(unit.a, stop, lambda label: symbol(label, lesson.loss_symbol))
 
 
-def _tree(root: Value, stop: set[int], words: Any = str) -> dict[str, Any]:
+def _tree(
+    root: Value,
+    stop: set[int],
+    words: Any = str,
+    parents: Callable[[Value], Sequence[Value]] | None = None,
+    op_of: Callable[[Value], str] | None = None,
+) -> dict[str, Any]:
     """Nodes (label | data | grad) in columns by their distance from ``root``; leaves left.
 
     Walks only the nodes between ``root`` and the ``stop`` nodes (which become leaves).
+    ``parents`` gives the nodes each node is drawn from (default: the engine's parents; a
+    program draws its named steps from the names they read), ``op_of`` the sign in the circle
+    before a node (default: its op).
     """
+    parents = parents or (lambda v: v.parents)
+    op_of = op_of or (lambda v: _op_symbol(v.op))
     order: list[Value] = []
     seen: set[int] = set()
     stack = [root]
@@ -540,10 +558,10 @@ def _tree(root: Value, stop: set[int], words: Any = str) -> dict[str, Any]:
         seen.add(id(v))
         order.append(v)
         if id(v) not in stop:
-            stack.extend(reversed(v.parents))
+            stack.extend(reversed(parents(v)))
     depth = {id(root): 0}
-    for v in _top_down(order, stop):
-        for p in v.parents if id(v) not in stop else ():
+    for v in _top_down(order, stop, parents):
+        for p in parents(v) if id(v) not in stop else ():
             depth[id(p)] = max(depth.get(id(p), 0), depth[id(v)] + 1)
     deepest = max(depth.values())
     by_column: dict[int, list[Value]] = {}
@@ -556,19 +574,22 @@ def _tree(root: Value, stop: set[int], words: Any = str) -> dict[str, Any]:
         for row, v in enumerate(members):
             nodes.append({
                 "id": ids[id(v)],
+                "name": v.label or None,
                 "label": words(v.label) if v.label else format_number(v.data),
-                "op": _op_symbol(v.op) if id(v) not in stop else "",
+                "op": op_of(v) if id(v) not in stop else "",
                 "data": _text(v.data),
                 "grad": _text(v.grad),
                 "x": (column + 0.5) / (deepest + 1),
                 "y": (row + 0.5 + (tallest - len(members)) / 2) / tallest,
             })
     edges = [{"from": ids[id(p)], "to": ids[id(v)]}
-             for v in order if id(v) not in stop for p in v.parents]  # fmt: skip
+             for v in order if id(v) not in stop for p in parents(v)]  # fmt: skip
     return {"nodes": nodes, "edges": edges, "columns": deepest + 1, "rows": tallest}
 
 
-def _top_down(nodes: list[Value], stop: set[int]) -> list[Value]:
+def _top_down(
+    nodes: list[Value], stop: set[int], parents: Callable[[Value], Sequence[Value]]
+) -> list[Value]:
     """``nodes`` (a subgraph) ordered so that each comes after every node of it that uses it."""
     inside = {id(v) for v in nodes}
     done: set[int] = set()
@@ -587,7 +608,7 @@ def _top_down(nodes: list[Value], stop: set[int]) -> list[Value]:
             done.add(id(v))
             stack.append((v, True))
             if id(v) not in stop:
-                stack.extend((p, False) for p in v.parents if id(p) in inside)
+                stack.extend((p, False) for p in parents(v) if id(p) in inside)
     return post[::-1]
 
 
@@ -619,6 +640,8 @@ def _expression_response(lesson: Mapping[str, Any], edits: dict[str, float]) -> 
                            f"{_kind(bindings)}")  # fmt: skip
     if len(bindings) > MAX_EDITS:
         raise RequestError(f"lesson.bindings: more than {MAX_EDITS} names")
+    if looks_like_program(text):
+        return _program_expression_response(text, bindings, edits)
     expression = parse_expression(text)
     values = {str(k): _number(v, f"lesson.bindings[{str(k)!r}]") for k, v in bindings.items()}
     for key, value in edits.items():
@@ -689,6 +712,230 @@ def _expression_response(lesson: Mapping[str, Any], edits: dict[str, float]) -> 
         "graphs": {},
         "curve": [],
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# A program of named steps (``q = x + y; f = q * z``), alone or as a lesson (rnn, conv1d, ...)
+# ---------------------------------------------------------------------------------------------
+
+
+def _program_expression_response(
+    text: str, bindings: Mapping[str, Any], edits: dict[str, float]
+) -> dict[str, Any]:
+    from viz.value_sheet import explain_program
+
+    program = parse_program(text)
+    values = {str(k): _number(v, f"lesson.bindings[{str(k)!r}]") for k, v in bindings.items()}
+    for key, value in edits.items():
+        if key not in program.inputs:
+            raise RequestError(f"edits: {_short(key)!r} is not an input of the program "
+                               f"(its inputs are {', '.join(program.inputs)})")  # fmt: skip
+        values[key] = value
+    run = program.build(values)
+    explanation = explain_program(run)
+    graph, steps, values_out = _program_picture(run, explanation, str)
+    editable = [{"symbol": name, "label": name, "value": explanation.given[name],
+                 "text": _text(explanation.given[name]), "role": "input",
+                 "element": _node_of(graph, name), "group": 0}
+                for name in program.inputs]  # fmt: skip
+    return {
+        "ok": True,
+        "version": API_VERSION,
+        "kind": "program",
+        "request": {"lesson": {"expr": text, "bindings": {k: _text(v) for k, v in values.items()}},
+                    "edits": {k: _text(v) for k, v in edits.items()}},  # fmt: skip
+        "title": str(program),
+        "source": "your program",
+        "notes": [],
+        "loss_symbol": explanation.loss_symbol,
+        "error_sign": 1,
+        "tolerance": DEFAULT_TOLERANCE,
+        "editable": editable,
+        "steps": steps,
+        "sections": _sections(steps),
+        "values": values_out,
+        "network": None,
+        "graph": graph,
+        "graphs": {},
+        "curve": [],
+    }
+
+
+def _program_lesson_response(
+    spec: LessonSpec, edits: dict[str, float], steps: int | None, source: dict[str, Any]
+) -> dict[str, Any]:
+    program_spec = spec.program
+    assert program_spec is not None
+    given = dict(program_spec.given)
+    lr = spec.lr
+    for key, value in edits.items():
+        if key == "η":
+            if value <= 0.0:
+                raise RequestError(f"lr: the learning rate must be positive, got {value:g}")
+            lr = value
+        elif key in given:
+            given[key] = value
+        else:
+            raise RequestError(f"edits: {_short(key)!r} is not a number this lesson gives "
+                               f"(it gives {', '.join(given)})")  # fmt: skip
+    program_spec = dataclasses.replace(program_spec, given=tuple(given.items()))
+    spec = dataclasses.replace(spec, program=program_spec)
+    if steps is None:
+        steps = DEFAULT_STEPS
+    lesson = build_lesson(spec, lr=lr)
+    explanation = explain_lesson(lesson, steps=steps, compare_seed=None if not edits else False)
+    lesson = explanation.example
+    assert lesson.program is not None
+    symbols = dict(program_spec.symbols)
+
+    def words(name: str) -> str:
+        return "η" if name == "lr" else symbols.get(name, name)
+
+    graph, steps_out, values = _program_picture(lesson.program, explanation, words)
+    out = lesson.program.program.output
+    curve = [{"after": 0, "loss": lesson.loss.data, "step": _first(steps_out, out)}]
+    for k, q in enumerate(explanation.training, start=1):
+        curve.append({"after": k, "loss": q.value, "step": _first(steps_out, q.name)})
+    return {
+        "ok": True,
+        "version": API_VERSION,
+        "kind": "program",
+        "request": {"lesson": source, "edits": {k: _text(v) for k, v in edits.items()},
+                    "steps": steps},  # fmt: skip
+        "title": f"{lesson.name}: {lesson.title}",
+        "source": lesson.source,
+        "notes": list(explanation.notes),
+        "loss_symbol": explanation.loss_symbol,
+        "error_sign": 1,
+        "tolerance": DEFAULT_TOLERANCE,
+        "editable": _program_editable(explanation, program_spec, graph, words),
+        "steps": steps_out,
+        "sections": _sections(steps_out),
+        "values": values,
+        "network": None,
+        "graph": graph,
+        "graphs": {},
+        "curve": curve,
+    }
+
+
+def _program_editable(
+    explanation: Explanation, program_spec: ProgramSpec, graph: Mapping[str, Any],
+    words: Callable[[str], str],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The given numbers as the sheet groups them (inputs, then parameters), then η."""
+    trained = set(program_spec.parameters)
+    out = []
+    for g, group in enumerate(explanation.given_groups):
+        for name in group:
+            value = explanation.given[name]
+            out.append({"symbol": name, "label": words(name), "value": value,
+                        "text": _text(value), "role": "parameter" if name in trained else "input",
+                        "element": _node_of(graph, name), "group": g})  # fmt: skip
+    lr = explanation.given["lr"]
+    out.append({"symbol": "η", "label": "η", "value": lr, "text": _text(lr),
+                "role": "learning rate", "element": None,
+                "group": len(explanation.given_groups)})  # fmt: skip
+    return out
+
+
+def _node_of(graph: Mapping[str, Any], name: str) -> str | None:
+    for node in graph["nodes"]:
+        if node["name"] == name:
+            return node["id"]
+    return None
+
+
+def _program_graph(run: ProgramRun, words: Callable[[str], str]) -> dict[str, Any]:
+    """The computation graph of the named steps: a box per input and step, an edge from each
+    name a step reads, laid out by :func:`_tree` as a formula's graph is."""
+    statements = {s.name: s for s in run.program.statements}
+    name_of = {id(v): name for name, v in run.nodes.items()}
+
+    def parents(v: Value) -> list[Value]:
+        s = statements.get(name_of.get(id(v), ""))
+        return [run.nodes[name] for name in s.uses] if s is not None else []
+
+    def op_of(v: Value) -> str:
+        # The op's sign when the step is one operation on named numbers (q = x + y: "+");
+        # a longer formula (h1 = tanh(wx*x1 + ...)) has no one sign: its step card shows it.
+        s = statements.get(name_of.get(id(v), ""))
+        if s is None or s.is_constant:
+            return ""
+        reads = {id(run.nodes[name]) for name in s.uses}
+        direct = v.parents and all(id(p) in reads for p in v.parents)
+        return _op_symbol(v.op) if direct else ""
+
+    return _tree(run.output, set(), words, parents, op_of)
+
+
+def _program_picture(
+    run: ProgramRun, explanation: Explanation, words: Callable[[str], str]
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """The graph of the named steps, the sheet's steps (each lighting the node it computes or
+    whose gradient it gives, and the nodes it reads) and every named value."""
+    program = run.program
+    out = program.output
+    graph = _program_graph(run, words)
+    ids = {node["name"]: node["id"] for node in graph["nodes"] if node["name"]}
+    users = {name: [s.name for s in program.statements if name in s.uses]
+             for name in program.names}  # fmt: skip
+
+    def derivative(name: str) -> tuple[str, str] | None:
+        """("q", "x") for "dq/dx" when both are names of the program."""
+        if not name.startswith("d") or "/d" not in name:
+            return None
+        top, _, below = name[1:].partition("/d")
+        return (top, below) if top in ids and below in ids else None
+
+    def element(name: str) -> str | None:
+        if name in ids:
+            return ids[name]
+        local = name.endswith(" (local)")
+        pair = derivative(name.removesuffix(" (local)"))
+        if pair is None:
+            return None
+        top, below = pair
+        # ∂f/∂q is shown at q (its grad); a local derivative ∂q/∂x belongs to the step q
+        return ids[below] if top == out and not local else ids[top]
+
+    steps = []
+    quiz = {q.name for q in explanation.quantities}
+    backward_from = None
+    for k, q in enumerate([*explanation.quantities, *explanation.training]):
+        reads: list[str] = []
+        if q.section == SECTION_TRAINING:
+            lit = ids[out]
+        elif q.name in ids:
+            lit = ids[q.name]  # a step of the forward pass
+        elif q.name.endswith(" (updated)"):
+            lit = ids.get(q.name.removesuffix(" (updated)"))
+        else:
+            pair = derivative(q.name)
+            lit = element(q.name)
+            if pair is not None:
+                backward_from = k if backward_from is None else backward_from
+                top, below = pair
+                # a gradient reads the steps that use the name; a local derivative its input
+                reads = [ids[u] for u in users[below]] if top == out else [ids[below]]
+        for op in q.operands:
+            e = element(op.name)
+            if e is not None and e not in reads:
+                reads.append(e)
+        reads = [e for e in reads if e != lit]
+        steps.append(_step(k, q, explanation, lit, reads, q.name in quiz))
+    values = _values(explanation, steps, words)
+    # The output's own gradient is 1 (where backward starts); the sheet has no line for it.
+    d_out = f"d{out}/d{out}"
+    if backward_from is not None:
+        values[d_out] = {"symbol": f"∂{words(out)}/∂{words(out)}", "value": run.output.grad,
+                         "text": _text(run.output.grad), "step": backward_from}  # fmt: skip
+    for node in graph["nodes"]:  # the page shows data/grad once their step is reached
+        name = node["name"]
+        node["value_name"] = name if name in values else None
+        grad_name = f"d{out}/d{name}"
+        node["grad_name"] = grad_name if grad_name in values else None
+    return graph, steps, values
 
 
 # ---------------------------------------------------------------------------------------------

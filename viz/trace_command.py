@@ -9,11 +9,10 @@ in words and numbers (``autograd.trace_backward``), and the gradient of every na
 
 from __future__ import annotations
 
-import re
 import sys
 
 from autograd import Value
-from nn.program import parse_program
+from nn.program import looks_like_program, parse_program
 from viz.numbers import format_number
 from viz.report import dumps_json, write_text
 from viz.sheet import Explanation, Quantity
@@ -101,13 +100,9 @@ TRACE_RENDERERS = {
 }
 
 
-_ASSIGNMENT = re.compile(r"(?<![=<>!])=(?!=)|;|\n")
-
-
 def is_program(text: str) -> bool:
-    """A program has steps (``q = x + y; f = q * z``): an assignment ``=`` (not ``==``, ``<=``),
-    a ``;`` or a line break, none of which a formula holds."""
-    return _ASSIGNMENT.search(text) is not None
+    """A program has steps (``q = x + y; f = q * z``); see :func:`nn.program.looks_like_program`."""
+    return looks_like_program(text)
 
 
 def build_expression(text: str, bindings: list[str]) -> tuple[Value, list[Value]]:
