@@ -100,10 +100,11 @@ def write_graph(lesson: Lesson, path: str, **draw_options: object) -> str:
     _check_graph_path(path)
     fresh = build_lesson(lesson.spec, lr=lesson.lr, parameters=lesson.parameter_values())
     if fresh.program is not None and path.lower().endswith((".html", ".htm")):
-        # A lesson written as named steps has no layers: its page is the trace's step page.
-        from viz.steps import write_steps_html
+        # A lesson written as named steps has no layers to lay out as a network: the lab page
+        # draws the graph of its named steps instead.
+        from viz.lab import lesson_page
 
-        write_steps_html(fresh.loss, path)
+        lesson_page(fresh).write(path)
         return "step-by-step page, html"
     return write_example_graph(fresh, path, **draw_options)
 
