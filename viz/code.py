@@ -350,7 +350,7 @@ class _ProgramCode:
         return [
             f"# {s.name} = {s.node.label}, on its own: d{s.name}/d({uses})",
             *body,
-            f"{', '.join(targets)}, = {function}({args})[1]  # its gradients",
+            f"{', '.join(targets)}{',' if len(targets) == 1 else ''} = {function}({args})[1]",
             "",
         ]
 
