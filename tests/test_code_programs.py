@@ -191,3 +191,25 @@ def test_each_program_lesson_script_prints_its_sheet(capsys, tmp_path, name, han
     sheet = explain_lesson(as_lesson(name), steps=0).quantities
     assert printed == {q.symbol: format_number(q.value) for q in sheet}
     assert list(printed) == [q.symbol for q in sheet]  # in the sheet's order
+
+
+def test_a_users_program_lesson_keeps_its_names_and_symbols(capsys, tmp_path):
+    lesson = tmp_path / "mine.toml"
+    lesson.write_text(
+        'program = """\nq = w * x\nlearning_rate = q * 2\nL = (learning_rate - t)**2\n"""\n'
+        'parameters = ["w"]\nlearning_rate = 0.1\n\n[given]\nw = 0.5\nx = 2.0\nt = 1.5\n\n'
+        '[symbols]\nq = "ŷ"\nL = "E"\n',
+        encoding="utf-8",
+    )
+    code = _stdout(capsys, "example", str(lesson), "--code")
+    assert "learning_rate = q * 2.0\n" in code  # the step keeps its name; η is another variable
+    printed = _run(tmp_path, code)
+    w, x, t, lr = 0.5, 2.0, 1.5, 0.1
+    q = w * x
+    r = 2 * q
+    d_w = 2 * (r - t) * 2 * x
+    _check(printed, {"ŷ": q, "learning_rate": r, "E": (r - t) ** 2, "∂learning_rate/∂ŷ": 2,
+                     "∂ŷ/∂w": x, "∂E/∂learning_rate": 2 * (r - t), "∂E/∂ŷ": 2 * (r - t) * 2,
+                     "∂E/∂w": d_w, "w (new)": w - lr * d_w})  # fmt: skip
+    sheet = explain_lesson(as_lesson(str(lesson)), steps=0).quantities
+    assert printed == {q.symbol: format_number(q.value) for q in sheet}

@@ -319,7 +319,8 @@ class _ProgramCode:
             if name not in program.inputs:  # a step (a named number such as c = 2 too)
                 _put(self.exprs, name, names[node])
             _put(self.exprs, f"d{out}/d{name}", grads[node])
-        taken = {*names.values(), *grads.values(), "format_number", "DIGITS", "lr", "inf"}
+        taken = {*names.values(), *grads.values(), "format_number", "DIGITS", "inf"}
+        self.taken = taken
         self.local_lines: list[str] = []
         for s in program.statements:
             keys = [f"d{s.name}/d{v}" for v in s.uses]
@@ -383,7 +384,7 @@ def _program_lesson_script(explanation: Explanation, command: str) -> str:
     run = parse_program(spec.text).build(dict(spec.given))
     code = _ProgramCode(run, {q.name for q in explanation.quantities}, [n for n, _ in spec.given])
     names, grads = code.compiled.names, code.compiled.grads
-    lr = "lr" if "lr" not in names.values() else "learning_rate"
+    lr = _claim("lr", code.taken)
     given = [*code.given, f"{lr} = {lesson.lr!r}  # η, the learning rate"]
     out = run.program.output
     others = [run.nodes[s.name] for s in run.program.statements if s.name != out]
