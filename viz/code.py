@@ -6,6 +6,12 @@ line per step, each op's code from its own rule in autograd/ops.py), in the less
 pass, the loss, the backward pass with each local rule as a comment, the update, and a last
 block printing every number the sheet prints, formatted by the sheet's own ``format_number``
 (its source is copied in), so the two print the same digits. Only the standard library.
+
+A trace's script prints what the trace lists: a formula's nodes and gradients (its numbers are
+constants, written as numbers unless ``--constants`` asks for their gradients), or a program's
+steps, each a variable of the step's name, each step's local derivatives from a small function
+that differentiates that step alone. Each printed quantity is looked up by the name the sheet
+gives it, built here from the same graph, never matched by position.
 """
 
 from __future__ import annotations
