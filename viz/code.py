@@ -6,6 +6,12 @@ line per step, each op's code from its own rule in autograd/ops.py), in the less
 pass, the loss, the backward pass with each local rule as a comment, the update, and a last
 block printing every number the sheet prints, formatted by the sheet's own ``format_number``
 (its source is copied in), so the two print the same digits. Only the standard library.
+
+A trace's script prints what the trace lists: a formula's nodes and gradients (its numbers are
+constants, written as numbers unless ``--constants`` asks for their gradients), or a program's
+steps, each a variable of the step's name, each step's local derivatives from a small function
+that differentiates that step alone. Each printed quantity is looked up by the name the sheet
+gives it, built here from the same graph, never matched by position.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ import re
 from collections.abc import Sequence
 
 from autograd import Value, ops, topological_order
-from autograd.compile import Program, build_program, identifier
+from autograd.compile import Program, build_program, identifier, write_program
+from nn.program import ProgramRun, Statement, parse_program
 from viz import numbers
 from viz.sheet import Explanation, Quantity
+from viz.value_sheet import SECTION_CONSTANTS, _unique_names
 
 # The ops' helpers a script may call: copied from autograd/ops.py, or imported from math.
 _COPIED = {"power": ops.power, "exp": ops.exp, "sigmoid": ops.sigmoid, "softplus": ops.softplus}
@@ -38,6 +46,35 @@ def _helpers(code: str) -> list[str]:
     parts += ["", "", f"DIGITS = {numbers.DIGITS}", "", "",
               inspect.getsource(numbers.format_number).rstrip()]  # fmt: skip
     return parts
+
+
+def _check_names(code: str, helpers: str) -> None:
+    """Refuse, in one line, a script whose variables would hide a name its helpers use (a step
+    named ``format_number`` or ``print``): it would run and print nonsense."""
+    import ast
+
+    used = {"print", "format_number"}
+    for stmt in ast.parse(helpers).body:
+        if isinstance(stmt, ast.FunctionDef):
+            own = {a.arg for a in stmt.args.args + stmt.args.kwonlyargs}
+            names = [n for n in ast.walk(stmt) if isinstance(n, ast.Name)]
+            own |= {n.id for n in names if isinstance(n.ctx, ast.Store)}
+            used |= {n.id for n in names if n.id not in own} | {stmt.name}
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            used |= {alias.asname or alias.name for alias in stmt.names}
+        else:
+            used |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+    assigned: set[str] = set()
+    for stmt in ast.parse(code).body:  # the script's own names: its top-level statements
+        if isinstance(stmt, ast.FunctionDef):
+            assigned.add(stmt.name)
+        else:
+            assigned |= {n.id for n in ast.walk(stmt)
+                         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}  # fmt: skip
+    clash = sorted(assigned & used)
+    if clash:
+        raise ValueError(f"--code: the name {clash[0]} is one the script itself uses; "
+                         "give that step or input another name")  # fmt: skip
 
 
 def _quoted(text: str) -> str:
@@ -61,7 +98,9 @@ def _assemble(
         f"print({_quoted(symbol)}, format_number({expr}))" for symbol, expr in prints
     ])  # fmt: skip
     code = "\n".join(body)
-    lines = [*header, *_helpers(code), "", "", code.lstrip("\n")]
+    helpers = _helpers(code)
+    _check_names(code, "\n".join(helpers))
+    lines = [*header, *helpers, "", "", code.lstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
@@ -103,6 +142,8 @@ def lesson_script(explanation: Explanation, command: str) -> str:
     backward pass); ``command`` is the command line that shows the same sheet.
     """
     lesson = explanation.example
+    if getattr(lesson, "program", None) is not None:
+        return _program_lesson_script(explanation, command)
     leaves = [v for v in topological_order(lesson.loss) if v.is_leaf]
     given = [v for v in (*lesson.inputs, *lesson.parameters, *lesson.constants) if v in leaves]
     slopes = {}
@@ -162,7 +203,7 @@ def _prints(quantities: Sequence[Quantity], exprs: dict[str, str]) -> list[tuple
     prints = []
     for q in quantities:
         if q.name not in exprs:  # a bug here, not the user's: every sheet number has a line
-            raise AssertionError(f"--code has no line for {q.name!r}")
+            raise ValueError(f"--code cannot write a line for {q.symbol} yet")
         prints.append((q.symbol, exprs[q.name]))
     return prints
 
@@ -172,42 +213,208 @@ def _prints(quantities: Sequence[Quantity], exprs: dict[str, str]) -> list[tuple
 # ---------------------------------------------------------------------------------------------
 
 
-def trace_script(explanation: Explanation, output: Value, command: str) -> str:
+def _put(exprs: dict[str, str], key: str, expr: str) -> None:
+    """Record the variable holding a quantity; two different ones for one quantity are a bug."""
+    if exprs.setdefault(key, expr) != expr:
+        raise ValueError(f"--code: {key} would name two different numbers")
+
+
+def trace_script(
+    explanation: Explanation,
+    output: Value,
+    command: str,
+    *,
+    inputs: Sequence[Value] | None = None,
+    run: ProgramRun | None = None,
+) -> str:
     """The script of a trace: every node and every gradient the trace prints, one line each.
 
-    ``output`` is the expression's graph that ``explanation`` (``explain_value``) traced.
+    ``output`` is the graph that ``explanation`` traced: a formula's (``explain_value``, with
+    its ``inputs``; every other leaf is a constant) or a program's (``explain_program``, with
+    its ``run``). Each quantity the trace lists is printed from the variable of its node or
+    gradient, found from the graph itself, in the trace's order.
     """
+    if run is not None:
+        return _program_trace_script(explanation, run, command)
     order = topological_order(output)
     leaves = [v for v in order if v.is_leaf]
-    program = build_program(output, leaves, keep=order)
+    if inputs is None:
+        inputs = [v for v in leaves if v.label]
+    input_ids = {id(v) for v in inputs}
+    constants = [v for v in leaves if id(v) not in input_ids]
+    with_constants = any(q.section == SECTION_CONSTANTS for q in explanation.quantities)
+    # A constant is a number in the formula; it is a variable only when its gradient is printed.
+    given = [v for v in leaves if id(v) in input_ids or with_constants]
+    program = build_program(output, given, keep=order)
     names, grads = program.names, program.grads
-    given_lines = [f"{names[v]} = {v.data!r}" + (f"  # {v.label}" if v.label and
-                   v.label != names[v] else "") for v in leaves]  # fmt: skip
-    labelled = {names[n]: n.label for n in order if n.label and n.label != names[n]}
+
+    # The trace's own names for the nodes (value_sheet names them; the same function here).
+    sheet_names = _unique_names(order, {id(v) for v in constants})
+    constant_names = _unique_names(constants, set())
+    full = sheet_names[id(output)]
+    out_name = full if full.replace("_", "").isalnum() else "f"
+    exprs: dict[str, str] = {}
+    for node in order:
+        if not node.is_leaf:
+            _put(exprs, sheet_names[id(node)], names[node])
+        if node in grads:
+            own = out_name if node is output else sheet_names[id(node)]
+            name = constant_names[id(node)] if id(node) not in input_ids and node.is_leaf else own
+            _put(exprs, f"d/d {name}", grads[node])
+    prints = _prints(explanation.quantities, exprs)
+
+    def comment(v: Value) -> str:
+        if id(v) not in input_ids:
+            return f"  # the constant {constant_names[id(v)]} of the formula"
+        return f"  # {v.label}" if v.label and v.label != names[v] else ""
+
+    given_lines = [f"{names[v]} = {v.data!r}{comment(v)}" for v in given]
+    labelled = {
+        names[n]: n.label
+        for n in order
+        if n in names and n.label and n.label != names[n] and not n.is_leaf
+    }
     forward = [
         line.text() + (f"  # {labelled[line.target]}" if line.target in labelled else "")
         for line in program.forward
     ]
     backward = [line.text() for line in program.backward]
+    header = _trace_header(explanation, command, "Every node and every gradient")
+    return _assemble(header, given_lines, [("Forward pass", forward),
+                                          ("Backward pass", backward)], prints)  # fmt: skip
 
-    nodes = [n for n in order if not n.is_leaf]
-    visited = [*reversed(nodes), *leaves]  # the order the trace lists the gradients in
-    forward_q = [q for q in explanation.quantities if not q.name.startswith("d/d ")]
-    backward_q = [q for q in explanation.quantities if q.name.startswith("d/d ")]
-    if len(forward_q) != len(nodes) or len(backward_q) != len(visited):
-        raise AssertionError("--code: the trace and the graph list different nodes")
-    prints = [(q.symbol, names[n]) for q, n in zip(forward_q, nodes)]
-    prints += [(q.symbol, grads[n]) for q, n in zip(backward_q, visited)]
 
-    header = [
+def _trace_header(explanation: Explanation, command: str, what: str) -> list[str]:
+    return [
         f'"""{explanation.example.title}.',
         "",
-        "Every node and every gradient as plain Python (standard library only).",
+        f"{what} as plain Python (standard library only).",
         "",
         f"Written by `{command} --code`; `python` runs it and prints the numbers",
         f"`{command}` prints. d_v is the derivative of the output with respect to v.",
         '"""',
         "",
     ]
-    return _assemble(header, given_lines, [("Forward pass", forward),
-                                          ("Backward pass", backward)], prints)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# Programs of named steps (trace "q = x + y; f = q * z", the program lessons)
+# ---------------------------------------------------------------------------------------------
+
+
+class _ProgramCode:
+    """A program's script in parts: each step a variable named as the step, the backward pass,
+    and each step's local derivatives from a small function of its own; ``exprs`` maps the
+    names of the sheet's quantities (``q``, ``dq/dx``, ``df/dx``) to the variables holding them.
+    """
+
+    def __init__(self, run: ProgramRun, wanted: set[str], order: Sequence[str] = ()) -> None:
+        program = run.program
+        out = program.output
+        first = [name for name in order if name in run.nodes]  # the given numbers' order
+        by_name = {**{name: run.nodes[name] for name in first}, **run.nodes}
+        leaves = [node for node in by_name.values() if node.is_leaf]
+        steps = [run.nodes[s.name] for s in program.statements]
+        compiled = build_program(run.output, leaves, keep=steps)
+        self.compiled = compiled
+        names, grads = compiled.names, compiled.grads
+        self.given = [f"{names[v]} = {v.data!r}" + (f"  # {v.label}" if v.label != names[v]
+                      else "") for v in leaves]  # fmt: skip
+        self.exprs: dict[str, str] = {}
+        for name, node in run.nodes.items():
+            if name not in program.inputs:  # a step (a named number such as c = 2 too)
+                _put(self.exprs, name, names[node])
+            _put(self.exprs, f"d{out}/d{name}", grads[node])
+        taken = {*names.values(), *grads.values(), "format_number", "DIGITS", "inf"}
+        self.taken = taken
+        self.local_lines: list[str] = []
+        for s in program.statements:
+            keys = [f"d{s.name}/d{v}" for v in s.uses]
+            if s.name != out and not s.is_constant and any(k in wanted for k in keys):
+                self.local_lines += self._local(run, s, names, taken)
+
+    def _local(
+        self, run: ProgramRun, s: Statement, names: dict[Value, str], taken: set[str]
+    ) -> list[str]:
+        """A function computing d(step)/d(each name it reads), the step alone over fresh
+        leaves (as ``ProgramRun.local_gradients`` does), and the line calling it."""
+        from nn.expression import _build
+
+        leaves = {name: Value(run.nodes[name].data, name) for name in s.uses}
+        step = _build(s.node, leaves)
+        step.label = s.name
+        program = build_program(step, list(leaves.values()))
+        function = _claim(f"local_{identifier(s.name) or 'step'}", taken)
+        source = write_program(program).replace("def f(", f"def {function}(", 1)
+        body = source.rstrip("\n").splitlines()
+        targets = []
+        for name in s.uses:
+            var = _claim(f"d{identifier(s.name)}_d{identifier(name)}", taken)
+            targets.append(var)
+            _put(self.exprs, f"d{s.name}/d{name}", var)
+        args = ", ".join(names[run.nodes[name]] for name in s.uses)
+        uses = ", ".join(s.uses)
+        return [
+            f"# {s.name} = {s.node.label}, on its own: d{s.name}/d({uses})",
+            *body,
+            f"{', '.join(targets)}{',' if len(targets) == 1 else ''} = {function}({args})[1]",
+            "",
+        ]
+
+
+def _claim(wanted: str, taken: set[str]) -> str:
+    name, k = wanted, 2
+    while name in taken:
+        name, k = f"{wanted}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
+def _program_trace_script(explanation: Explanation, run: ProgramRun, command: str) -> str:
+    code = _ProgramCode(run, {q.name for q in explanation.quantities})
+    prints = _prints(explanation.quantities, code.exprs)
+    forward = [line.text() for line in code.compiled.forward]
+    backward = [line.text() for line in code.compiled.backward]
+    header = _trace_header(explanation, command, "Every step, local derivative and gradient")
+    sections = [("Forward pass", forward), ("Local derivatives (each step on its own)",
+                code.local_lines[:-1]), ("Backward pass", backward)]  # fmt: skip
+    return _assemble(header, code.given, sections, prints)
+
+
+def _program_lesson_script(explanation: Explanation, command: str) -> str:
+    """The script of a lesson written as named steps: its sheet's steps, local derivatives,
+    gradients and update. The program is built afresh from the lesson's text and given
+    numbers, so the script starts where the sheet starts."""
+    lesson = explanation.example
+    spec = lesson.spec.program
+    run = parse_program(spec.text).build(dict(spec.given))
+    code = _ProgramCode(run, {q.name for q in explanation.quantities}, [n for n, _ in spec.given])
+    names, grads = code.compiled.names, code.compiled.grads
+    lr = _claim("lr", code.taken)
+    given = [*code.given, f"{lr} = {lesson.lr!r}  # η, the learning rate"]
+    out = run.program.output
+    others = [run.nodes[s.name] for s in run.program.statements if s.name != out]
+    forward, loss = _forward_split(code.compiled, others)
+    backward = [line.text() for line in code.compiled.backward]
+    update = []
+    for p in spec.parameters:
+        node = run.nodes[p]
+        update.append(f"{names[node]} = {names[node]} - {lr} * {grads[node]}")
+        _put(code.exprs, f"{p} (updated)", names[node])
+    prints = _prints(explanation.quantities, code.exprs)
+    header = [
+        f'"""{lesson.title}.',
+        "",
+        "The steps, the backward pass and one update as plain Python (standard library).",
+        "",
+        f"Written by `{command} --code`; `python` runs it and prints the numbers",
+        f"`{command}` prints. d_v is the derivative of the loss with respect to v;",
+        "dh_dx is the local derivative of the step h with respect to x.",
+        '"""',
+        "",
+    ]
+    sections = [("Forward pass", forward), ("Loss", loss),
+                ("Local derivatives (each step on its own)", code.local_lines[:-1]),
+                ("Backward pass", backward),
+                (f"Update (η = {numbers.format_number(lesson.lr)})", update)]  # fmt: skip
+    return _assemble(header, given, sections, prints)

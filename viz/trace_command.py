@@ -187,6 +187,7 @@ def run_trace_command(args: object) -> int:
     if constants and is_program(text):
         raise ValueError("--constants applies to a single formula; in a program, name the "
                          "number in a step of its own if you want its gradient")  # fmt: skip
+    run, inputs = None, None  # for --code: the program's run, or the formula's inputs
     if is_program(text):
         from nn.expression import parse_bindings
 
@@ -202,7 +203,9 @@ def run_trace_command(args: object) -> int:
 
         if quiz or graph is not None or output_format != "text":
             raise ValueError("--code prints a script: leave out --quiz, --graph and --format")
-        write_text(sys.stdout, trace_script(explanation, output, code_command("trace", args)))
+        script = trace_script(explanation, output, code_command("trace", args),
+                              inputs=inputs, run=run)  # fmt: skip
+        write_text(sys.stdout, script)
         return 0
     if quiz:
         from viz.quiz import run_quiz
