@@ -515,7 +515,7 @@ def replay(program: Program, numbers: Sequence[float]) -> tuple[Value, list[Valu
     Each op's domain check runs on Values labelled as in the recording, so an undefined
     operation raises the engine's own error; returns the new root and the new input leaves.
     """
-    from autograd.value import _result  # the engine's node maker: same ops, same checks
+    from autograd.value import apply_op  # the engine's own ops and checks
 
     new: dict[Value, Value] = {}
     leaves = []
@@ -529,13 +529,7 @@ def replay(program: Program, numbers: Sequence[float]) -> tuple[Value, list[Valu
         if n._op is None:
             new[n] = Value(n.data, n.label)
             continue
-        op = n._op
-        parents = [new[p] for p in _parents(n)]
-        if op.check is not None:
-            op.check(*parents)
-        data = op.forward(*[p.data for p in parents])
-        # an op of any arity keeps all its operands in one slot (see Value.parents)
-        node = _result(data, op, tuple(parents)) if op.arity == 0 else _result(data, op, *parents)
+        node = apply_op(n, [new[p] for p in _parents(n)])
         node.label = n.label
         new[n] = node
     return new[program.root], leaves

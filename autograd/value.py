@@ -45,6 +45,22 @@ def _result(data: float, op: Op, a: object, b: Value | None = None) -> Value:
     return out
 
 
+
+def apply_op(node: Value, operands: Sequence[Value]) -> Value:
+    """``node``'s operation applied to other operands: a new node, with the op's domain check.
+
+    What a graph's replay with new numbers needs (``autograd.compile``, the printed-number check
+    in ``nn.printed``): every op is evaluated by its own definition in ``ops.py``, never by name.
+    """
+    op = node._op
+    if op is None:
+        raise ValueError(f"{node.label or 'the node'} is a leaf: it has no operation to apply")
+    if op.check is not None:
+        op.check(*operands)
+    data = op.forward(*[v.data for v in operands])
+    # an op of any arity keeps all its operands in one slot (see Value.parents)
+    return _result(data, op, tuple(operands)) if op.arity == 0 else _result(data, op, *operands)
+
 def _check_number(data: object, what: str) -> float:
     """Turn a real number into a float, or raise TypeError saying what was given instead."""
     if isinstance(data, bool) or not isinstance(data, numbers.Real):

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from autograd import Value, topological_order
+from autograd.value import apply_op
 from nn.diagnosis import (
     MEANING,
     ROUNDED_INTERMEDIATES,
@@ -142,29 +143,10 @@ def cuts_to(printed: str, x: float) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def _apply(node: Value, parents: Sequence[float], leaky: Mapping[int, float]) -> Value:
-    """A fresh one-op graph: ``node``'s operation applied to new leaves holding ``parents``."""
-    ps = [Value(p) for p in parents]
-    op = node.op
-    if op == "+":
-        return ps[0] + ps[1]
-    if op == "-":
-        return ps[0] - ps[1]
-    if op == "*":
-        return ps[0] * ps[1]
-    if op == "/":
-        return ps[0] / ps[1]
-    if op == "neg":
-        return -ps[0]
-    if op == "**":
-        return ps[0] ** ps[1]
-    if op.startswith("**"):
-        return ps[0] ** float(op[2:])
-    if op == "leaky_relu":
-        return ps[0].leaky_relu(leaky.get(id(node), 0.01))
-    if op in ("exp", "log", "tanh", "sigmoid", "relu", "sqrt", "softplus"):
-        return getattr(ps[0], op)()
-    raise ValueError(f"the printed-number check does not know the op {op!r}")
+def _apply(node: Value, parents: Sequence[float]) -> Value:
+    """A fresh one-op graph: ``node``'s operation (its own definition in autograd/ops.py, with
+    its slope for leaky_relu) applied to new leaves holding ``parents``."""
+    return apply_op(node, [Value(p) for p in parents])
 
 
 _SLOPE_FROM_OUTPUT = ("sigmoid", "tanh")
@@ -202,7 +184,6 @@ class PinnedWorld:
     ) -> None:
         self.lesson = lesson
         order = topological_order(lesson.loss)
-        leaky = {id(n): _leaky_slope(lesson, n) for n in order if n.op == "leaky_relu"}
         grad_pins = {}  # node label -> (pin name, gradient value)
         for delta, label in lesson.deltas.items():
             if delta in pinned:
@@ -223,7 +204,7 @@ class PinnedWorld:
                 raw, deps = node.data, []
             else:
                 parents = node.parents
-                fresh = _apply(node, [data[id(p)] for p in parents], leaky)
+                fresh = _apply(node, [data[id(p)] for p in parents])
                 self.fresh[id(node)] = fresh
                 raw, deps = fresh.data, _merge(*(data_deps[id(p)] for p in parents))
                 z_pinned = parents[0].label in pinned
@@ -289,14 +270,6 @@ class PinnedWorld:
             node = lesson.nodes[name]
             return self.raw_data[id(node)], self.raw_data_deps[id(node)]
         raise KeyError(name)
-
-
-def _leaky_slope(lesson: Lesson, node: Value) -> float:
-    if lesson.spec is not None:
-        for layer, spec in zip(lesson.layers, lesson.spec.layers):
-            if any(u.a is node for u in layer.units):
-                return spec.leaky_slope
-    return 0.01
 
 
 # ---------------------------------------------------------------------------------------------
