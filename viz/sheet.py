@@ -74,8 +74,8 @@ class Quantity:
     ``template`` is the formula with ``{0}``, ``{1}``, ... standing for ``operands``; filling in
     their symbols gives :attr:`formula`, filling in their values gives :attr:`filled`. ``value``
     comes from the engine. ``meaning`` says what the quantity is when its name does not
-    (``δ2`` is ``∂L/∂z2``). ``seed`` is the check of the number the source printed for it, when
-    it printed one and the comparison is switched on.
+    (``δ2`` is ``∂L/∂z2``). ``comparison`` is the check of the number the source printed for it,
+    when it printed one and the comparison is switched on.
     """
 
     name: str
@@ -85,7 +85,7 @@ class Quantity:
     template: str
     operands: tuple[Operand, ...]
     meaning: str = ""
-    seed: Comparison | None = None
+    comparison: Comparison | None = None
 
     @property
     def formula(self) -> str:
@@ -109,7 +109,7 @@ class Quantity:
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready description (see ``stepgrad example --format json``)."""
-        seed = self.seed
+        printed = self.comparison
         return {
             "name": self.name,
             "symbol": self.symbol,
@@ -122,14 +122,16 @@ class Quantity:
             "operands": [
                 {"name": op.name, "symbol": op.symbol, "value": op.value} for op in self.operands
             ],
-            "printed_value": None if seed is None else seed.value,
-            "printed": None if seed is None else seed.printed,
-            "printed_given_own_numbers": None if seed is None else seed.given,
-            "mismatch": None if seed is None else seed.mismatch,
-            "kind": None if seed is None else seed.kind,
-            "inherited_from": None if seed is None else list(seed.inherited_from),
-            "diagnosis": None if seed is None or not seed.diagnosis else seed.diagnosis,
-            "diagnosis_text": None if seed is None or not seed.diagnosis else seed.diagnosis_text,
+            "printed_value": None if printed is None else printed.value,
+            "printed": None if printed is None else printed.printed,
+            "printed_given_own_numbers": None if printed is None else printed.given,
+            "mismatch": None if printed is None else printed.mismatch,
+            "kind": None if printed is None else printed.kind,
+            "inherited_from": None if printed is None else list(printed.inherited_from),
+            "diagnosis": None if printed is None or not printed.diagnosis else printed.diagnosis,
+            "diagnosis_text": (
+                None if printed is None or not printed.diagnosis else printed.diagnosis_text
+            ),
         }
 
 
@@ -161,8 +163,8 @@ class Explanation:
     training: list[Quantity]  # the loss after 1, 2, ... further updates
     notes: list[str]
     loss_symbol: str
-    compare_seed: bool
-    seed_comparisons: list[Comparison] | None  # None: the source printed no numbers
+    compare_printed: bool
+    printed_comparisons: list[Comparison] | None  # None: the source printed no numbers
     given: dict[str, float] = field(default_factory=dict)
     given_groups: list[list[str]] = field(default_factory=list)  # names, one line each
 
@@ -173,9 +175,9 @@ class Explanation:
     @property
     def later_comparisons(self) -> list[Comparison]:
         """Printed numbers of later training steps (not on the sheet itself)."""
-        if not self.compare_seed or not self.seed_comparisons:
+        if not self.compare_printed or not self.printed_comparisons:
             return []
-        return [c for c in self.seed_comparisons if c.after > 0]
+        return [c for c in self.printed_comparisons if c.after > 0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -597,13 +599,13 @@ def _plain_graph(
 
 
 def explain_lesson(
-    lesson: Lesson, steps: int = 5, compare_seed: bool | None = None
+    lesson: Lesson, steps: int = 5, compare_printed: bool | None = None
 ) -> Explanation:
     """Run a lesson through the engine and list every number with its formula.
 
     ``lesson`` must be freshly built (``backward()`` not yet called); it is left after one
     backward pass. ``steps``: how many further training iterations' losses to list (0 to
-    MAX_STEPS). ``compare_seed``: show the numbers the source printed beside the true ones
+    MAX_STEPS). ``compare_printed``: show the numbers the source printed beside the true ones
     (default: on when the lesson lists some).
     """
     if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0:
@@ -612,7 +614,7 @@ def explain_lesson(
             raise ValueError(too_much)
     steps = check_steps(steps)
     if lesson.program is not None:
-        return explain_program_lesson(lesson, steps, compare_seed)
+        return explain_program_lesson(lesson, steps, compare_printed)
     if lesson.spec is None:
         raise ValueError(f"lesson {lesson.name!r} has no spec: build it with build_lesson")
     # The sheet's own pass is a whole lesson (every node named); the updates after it only
@@ -655,20 +657,7 @@ def explain_lesson(
     notes = list(lesson.notes)
     if lesson.spec.loss.kind == "cross_entropy":
         notes.append(_shortcut_note(lesson, values))
-    comparisons = None
-    if lesson.spec.printed:
-        on_sheet = {q.name: q.value for q in sheet.quantities}
-        comparisons = check_printed(lesson, on_sheet, order=list(on_sheet))
-    if compare_seed is None:
-        compare_seed = comparisons is not None
-    quantities = sheet.quantities
-    if compare_seed and comparisons is not None:
-        by_name = {c.name: c for c in comparisons if c.after == 0}
-        quantities = [
-            Quantity(q.name, q.symbol, q.section, q.value, q.template, q.operands, q.meaning,
-                     by_name.get(q.name))
-            for q in quantities
-        ]  # fmt: skip
+    quantities, comparisons, compare_printed = _checked(lesson, sheet.quantities, compare_printed)
     given = {leaf.label: leaf.data for leaf in (*lesson.inputs, *lesson.parameters,
                                                   *lesson.constants)}  # fmt: skip
     given["lr"] = lesson.lr
@@ -679,10 +668,36 @@ def explain_lesson(
         training=training,
         notes=notes,
         loss_symbol=lesson.loss_symbol,
-        compare_seed=compare_seed,
-        seed_comparisons=comparisons,
+        compare_printed=compare_printed,
+        printed_comparisons=comparisons,
         given=given,
     )
+
+
+
+def _checked(
+    lesson: Lesson, quantities: list[Quantity], compare_printed: bool | None
+) -> tuple[list[Quantity], list[Comparison] | None, bool]:
+    """The sheet's quantities with the check of each number the source printed beside it.
+
+    ``compare_printed`` None means: on when the lesson lists printed numbers. Returns the
+    quantities (each with its ``comparison`` when switched on), every comparison (None when the
+    lesson printed nothing) and whether the comparison is shown.
+    """
+    comparisons = None
+    if lesson.spec is not None and lesson.spec.printed:
+        on_sheet = {q.name: q.value for q in quantities}
+        comparisons = check_printed(lesson, on_sheet, order=list(on_sheet))
+    if compare_printed is None:
+        compare_printed = comparisons is not None
+    if compare_printed and comparisons is not None:
+        by_name = {c.name: c for c in comparisons if c.after == 0}
+        quantities = [
+            Quantity(q.name, q.symbol, q.section, q.value, q.template, q.operands, q.meaning,
+                     by_name.get(q.name))
+            for q in quantities
+        ]  # fmt: skip
+    return quantities, comparisons, compare_printed
 
 
 def as_lesson(what: object, lr: float | None = None) -> Lesson:
@@ -823,7 +838,7 @@ def program_quantities(
 
 
 def explain_program_lesson(
-    lesson: Lesson, steps: int = 5, compare_seed: bool | None = None
+    lesson: Lesson, steps: int = 5, compare_printed: bool | None = None
 ) -> Explanation:
     """The sheet of a lesson written as named steps: Given, Forward (each step), Loss (the last
     step), Gradients (chain rule over the steps), Update (each parameter), Training."""
@@ -866,19 +881,7 @@ def explain_program_lesson(
                                  (Operand(f"{out} after {k} {plural}",
                                           f"{sym(out)} after {k} {plural}",
                                           trained.loss.data),)))  # fmt: skip
-    comparisons = None
-    if lesson.spec.printed:
-        on_sheet = {q.name: q.value for q in quantities}
-        comparisons = check_printed(lesson, on_sheet, order=list(on_sheet))
-    if compare_seed is None:
-        compare_seed = comparisons is not None
-    if compare_seed and comparisons is not None:
-        by_name = {c.name: c for c in comparisons if c.after == 0}
-        quantities = [
-            Quantity(q.name, q.symbol, q.section, q.value, q.template, q.operands, q.meaning,
-                     by_name.get(q.name))
-            for q in quantities
-        ]  # fmt: skip
+    quantities, comparisons, compare_printed = _checked(lesson, quantities, compare_printed)
     given = {name: value for name, value in program_spec.given}
     given = {name: lesson.nodes[name].data for name in given}
     given["lr"] = lesson.lr
@@ -892,7 +895,7 @@ def explain_program_lesson(
         training=training,
         notes=list(lesson.notes),
         loss_symbol=sym(out),
-        compare_seed=compare_seed,
-        seed_comparisons=comparisons,
+        compare_printed=compare_printed,
+        printed_comparisons=comparisons,
         given=given,
     )
