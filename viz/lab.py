@@ -32,7 +32,7 @@ from nn.program import ProgramRun, looks_like_program, parse_program
 from nn.spec import LessonSpec, ProgramSpec, read_spec_text
 from viz.numbers import format_number
 from viz.quiz import DEFAULT_TOLERANCE
-from viz.report import seed_mark
+from viz.report import printed_mark
 from viz.sheet import SECTION_TRAINING, Explanation, Quantity, explain_lesson, symbol
 
 API_VERSION = 1
@@ -273,35 +273,52 @@ def _lesson_response(
         steps = LARGE_LESSON_STEPS if large else DEFAULT_STEPS
     lesson = build_lesson(spec, lr=lr, parameters=parameters)
     # The numbers the source printed are about its own numbers: with edits they are not.
-    explanation = explain_lesson(lesson, steps=steps, compare_seed=None if not edits else False)
+    explanation = explain_lesson(lesson, steps=steps, compare_printed=None if not edits else False)
     lesson = explanation.example
     network = _network(lesson)
     names = _element_names(lesson)
     steps_out = _steps(explanation, names)
     values = _values(explanation, steps_out)
-    curve = [{"after": 0, "loss": lesson.loss.data, "step": _first(steps_out, "loss")}]
-    for k, q in enumerate(explanation.training, start=1):
-        curve.append({"after": k, "loss": q.value, "step": _first(steps_out, q.name)})
     return {
-        "ok": True,
-        "version": API_VERSION,
-        "kind": "lesson",
-        "request": {"lesson": source, "edits": {k: _text(v) for k, v in edits.items()},
-                    "steps": steps},  # fmt: skip
-        "title": f"{lesson.name}: {lesson.title}",
-        "source": lesson.source,
-        "notes": list(explanation.notes),
-        "loss_symbol": lesson.loss_symbol,
-        "error_sign": lesson.error_sign,
-        "tolerance": DEFAULT_TOLERANCE,
+        **_lesson_head("lesson", source, edits, steps, explanation, lesson.error_sign),
+        "curve": _curve(explanation, steps_out, "loss"),
         "editable": _editable(explanation, names),
         "steps": steps_out,
         "sections": _sections(steps_out),
         "values": values,
         "network": network,
         "graphs": {unit["id"]: _unit_graph(lesson, unit["id"]) for unit in _all_units(network)},
-        "curve": curve,
     }
+
+
+def _lesson_head(
+    kind: str, source: object, edits: Mapping[str, float], steps: int,
+    explanation: Explanation, error_sign: int,
+) -> dict[str, Any]:  # fmt: skip
+    """What every lesson's response starts with: the request to repeat, the title and words."""
+    lesson = explanation.example
+    return {
+        "ok": True,
+        "version": API_VERSION,
+        "kind": kind,
+        "request": {"lesson": source, "edits": {k: _text(v) for k, v in edits.items()},
+                    "steps": steps},  # fmt: skip
+        "title": f"{lesson.name}: {lesson.title}",
+        "source": lesson.source,
+        "notes": list(explanation.notes),
+        "loss_symbol": explanation.loss_symbol,
+        "error_sign": error_sign,
+        "tolerance": DEFAULT_TOLERANCE,
+    }
+
+
+def _curve(explanation: Explanation, steps_out: list[dict[str, Any]], loss_step: str) -> list:
+    """The loss before training and after each training step, each with the step that shows it."""
+    lesson = explanation.example
+    curve = [{"after": 0, "loss": lesson.loss.data, "step": _first(steps_out, loss_step)}]
+    for k, q in enumerate(explanation.training, start=1):
+        curve.append({"after": k, "loss": q.value, "step": _first(steps_out, q.name)})
+    return curve
 
 
 def _text(x: float) -> str:
@@ -435,10 +452,10 @@ def _step(
     k: int, q: Quantity, explanation: Explanation, lit: str | None, reads: list[str], quiz: bool
 ) -> dict[str, Any]:
     mark = None
-    if q.seed is not None:
-        mark = {"kind": q.seed.kind, "printed": q.seed.printed.replace("-", "−"),
-                "mismatch": q.seed.mismatch,
-                "text": seed_mark(q.seed, explanation.loss_symbol, q.formula)}  # fmt: skip
+    if q.comparison is not None:
+        mark = {"kind": q.comparison.kind, "printed": q.comparison.printed.replace("-", "−"),
+                "mismatch": q.comparison.mismatch,
+                "text": printed_mark(q.comparison, explanation.loss_symbol, q.formula)}  # fmt: skip
     # Quantity.line() written out, so the formula is filled in once (the big lessons have
     # hundreds of steps of many operands each; this is most of the API's time).
     formula, value_text = q.formula, _text(q.value)
@@ -783,7 +800,7 @@ def _program_lesson_response(
     if steps is None:
         steps = DEFAULT_STEPS
     lesson = build_lesson(spec, lr=lr)
-    explanation = explain_lesson(lesson, steps=steps, compare_seed=None if not edits else False)
+    explanation = explain_lesson(lesson, steps=steps, compare_printed=None if not edits else False)
     lesson = explanation.example
     assert lesson.program is not None
     symbols = dict(program_spec.symbols)
@@ -793,21 +810,9 @@ def _program_lesson_response(
 
     graph, steps_out, values = _program_picture(lesson.program, explanation, words)
     out = lesson.program.program.output
-    curve = [{"after": 0, "loss": lesson.loss.data, "step": _first(steps_out, out)}]
-    for k, q in enumerate(explanation.training, start=1):
-        curve.append({"after": k, "loss": q.value, "step": _first(steps_out, q.name)})
     return {
-        "ok": True,
-        "version": API_VERSION,
-        "kind": "program",
-        "request": {"lesson": source, "edits": {k: _text(v) for k, v in edits.items()},
-                    "steps": steps},  # fmt: skip
-        "title": f"{lesson.name}: {lesson.title}",
-        "source": lesson.source,
-        "notes": list(explanation.notes),
-        "loss_symbol": explanation.loss_symbol,
-        "error_sign": 1,
-        "tolerance": DEFAULT_TOLERANCE,
+        **_lesson_head("program", source, edits, steps, explanation, 1),
+        "curve": _curve(explanation, steps_out, out),
         "editable": _program_editable(explanation, program_spec, graph, words),
         "steps": steps_out,
         "sections": _sections(steps_out),
@@ -815,7 +820,6 @@ def _program_lesson_response(
         "network": None,
         "graph": graph,
         "graphs": {},
-        "curve": curve,
     }
 
 
