@@ -132,7 +132,7 @@ def printed_table(values: dict[str, float], names=PRINTED, digits: int = 9) -> l
 
 
 def diagnoses(lesson: dict) -> list[tuple[str, str]]:
-    comparisons = explain(lesson, steps=0).seed_comparisons
+    comparisons = explain(lesson, steps=0).printed_comparisons
     return [(c.key, c.diagnosis) for c in comparisons if c.diagnosis]
 
 
@@ -178,7 +178,7 @@ def test_a_table_carrying_one_mistake_is_diagnosed_as_that_mistake_and_no_other(
         lesson["printed"].append(
             {"name": "loss", "value": f"{loss_after(1, **hand):.9f}", "after": 1}
         )
-    comparisons = explain(lesson, steps=0).seed_comparisons
+    comparisons = explain(lesson, steps=0).printed_comparisons
     found = {c.diagnosis for c in comparisons if c.diagnosis}
     assert found == {mistake}, [(c.key, c.kind, c.diagnosis) for c in comparisons]
     # every number whose own arithmetic is wrong carries the name, not just the first
@@ -191,7 +191,7 @@ def test_a_correct_table_gets_no_diagnosis_and_every_number_matches():
     lesson["printed"] = printed_table(values) + [
         {"name": "loss", "value": f"{loss_after(1):.9f}", "after": 1}
     ]
-    comparisons = explain(lesson, steps=0).seed_comparisons
+    comparisons = explain(lesson, steps=0).printed_comparisons
     assert [c.kind for c in comparisons] == ["match"] * len(comparisons)
     assert not any(c.diagnosis for c in comparisons)
 
@@ -220,7 +220,7 @@ def test_the_walkthroughs_error_after_one_round_is_the_updated_weights_mistake_b
 
 def test_the_built_in_walkthrough_is_diagnosed_as_updated_weights_in_backward():
     explanation = explain("2-2-2", steps=1)
-    wrong = [c for c in explanation.seed_comparisons if c.mismatch]
+    wrong = [c for c in explanation.printed_comparisons if c.mismatch]
     assert [(c.name, c.after, c.printed) for c in wrong] == [("loss", 1, "0.291027924")]
     (c,) = wrong
     assert c.kind == "wrong arithmetic" and c.diagnosis == "updated-weights-in-backward"
@@ -281,7 +281,7 @@ def test_an_error_term_computed_from_the_rounded_output_is_rounded_intermediates
         {"name": "out_o1", "value": f"{o1:.4f}"},
         {"name": "delta_o1", "value": f"{from_rounded:.6f}"},
     ]
-    (out, delta) = explain(lesson, steps=0).seed_comparisons
+    (out, delta) = explain(lesson, steps=0).printed_comparisons
     assert out.kind == "match"
     assert delta.kind == "rounding only" and delta.diagnosis == "rounded-intermediates"
     assert not delta.cut_off
@@ -293,7 +293,7 @@ def test_a_number_cut_off_instead_of_rounded_is_truncated():
     cut = math.trunc(v["out_h1"] * 1e4) / 1e4  # 0.5932 where 0.5933 is the rounded value
     assert f"{cut:.4f}" != f"{v['out_h1']:.4f}"
     lesson["printed"] = [{"name": "out_h1", "value": f"{cut:.4f}"}]
-    (c,) = explain(lesson, steps=0).seed_comparisons
+    (c,) = explain(lesson, steps=0).printed_comparisons
     assert c.kind == "rounding only" and c.cut_off and c.diagnosis == "truncated"
 
 
@@ -302,12 +302,12 @@ def test_a_number_printed_with_one_significant_digit_is_not_given_a_named_mistak
     v, _, _ = by_hand(W0, factor=-1.0)
     assert f"{v['delta_o1']:.1f}" == "-0.1"  # the true one is 0.138...
     lesson["printed"] = [{"name": "delta_o1", "value": f"{v['delta_o1']:.1f}"}]
-    (c,) = explain(lesson, steps=0).seed_comparisons
+    (c,) = explain(lesson, steps=0).printed_comparisons
     assert c.mismatch and c.diagnosis == ""
 
 
 def test_the_case_studys_classification_is_unchanged_by_diagnosis():
-    comparisons = {c.name: c for c in explain("2-2-1", steps=0).seed_comparisons}
+    comparisons = {c.name: c for c in explain("2-2-1", steps=0).printed_comparisons}
     wrong = sorted(n for n, c in comparisons.items() if c.kind == "wrong arithmetic")
     assert wrong == ["dL/dW2[1]", "z1[0]", "z1[1]", "z2"]
     assert not any(c.diagnosis for c in comparisons.values())
@@ -352,7 +352,7 @@ def test_the_named_mistake_lists_the_later_numbers_it_also_gives():
     values, _, _ = by_hand(W0, slope="none")
     lesson["printed"] = printed_table(values, ["out_o1", "delta_o1", "dL/dw5", "w5 (updated)"])
     explanation = explain(lesson, steps=0)
-    first = next(c for c in explanation.seed_comparisons if c.diagnosis)
+    first = next(c for c in explanation.printed_comparisons if c.diagnosis)
     assert first.name == "delta_o1" and first.diagnosis == "missing-activation-slope"
     assert first.also_explains == ("dL/dw5", "w5 (updated)")
     text = render_text(explanation)
@@ -365,8 +365,8 @@ def test_re_runs_for_numbers_after_training_stay_within_the_work_bound(monkeypat
     # the walkthrough's number needs the last mistake of the catalogue trained one step: with
     # room for only a few re-runs it is left without a diagnosis rather than run unbounded
     monkeypatch.setattr(nn.printed, "DIAGNOSIS_WORK", 8 * 2 * 3)
-    (wrong,) = [c for c in explain("2-2-2", steps=0).seed_comparisons if c.mismatch]
+    (wrong,) = [c for c in explain("2-2-2", steps=0).printed_comparisons if c.mismatch]
     assert wrong.kind == "wrong arithmetic" and wrong.diagnosis == ""
     monkeypatch.undo()
-    (wrong,) = [c for c in explain("2-2-2", steps=0).seed_comparisons if c.mismatch]
+    (wrong,) = [c for c in explain("2-2-2", steps=0).printed_comparisons if c.mismatch]
     assert wrong.diagnosis == "updated-weights-in-backward"

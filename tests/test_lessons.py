@@ -181,7 +181,7 @@ def test_printed_error_terms_of_an_opposite_sign_book_compare():
     o1 = classic_by_hand()["out_o1"]
     err = o1 * (1 - o1) * (0.01 - o1)  # about -0.1385
     spec["printed"] = [{"name": "Err_o1", "value": f"{err:.4f}"}]
-    (comparison,) = explain(spec, steps=0).seed_comparisons
+    (comparison,) = explain(spec, steps=0).printed_comparisons
     assert comparison.kind == "match" and comparison.printed.startswith("-0.13")
 
 
@@ -201,7 +201,7 @@ def test_printed_table_with_one_wrong_arithmetic_and_one_inherited_error():
         {"name": "out_o1", "value": f"{sig(wrong_net_o1):.5f}"},  # right given its own net_o1
         {"name": "w5", "value": "0.35891648", "after": 1},
     ]
-    comparisons = {c.name: c for c in explain(spec, steps=0).seed_comparisons}
+    comparisons = {c.name: c for c in explain(spec, steps=0).printed_comparisons}
     assert comparisons["net_h1"].kind == "match"
     assert comparisons["out_h1"].kind == "rounding only" and comparisons["out_h1"].cut_off
     net = comparisons["net_o1"]

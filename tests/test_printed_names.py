@@ -35,7 +35,7 @@ def test_every_symbol_the_sheet_shows_names_a_printed_number(name, form):
         pytest.skip(f"{name} has no hand value here")  # every quantity of this net has one
     lesson = spec()
     lesson["printed"] = [{"name": form, "value": f"{HAND[name]:.9f}"}]
-    (c,) = explain(lesson, steps=0).seed_comparisons
+    (c,) = explain(lesson, steps=0).printed_comparisons
     assert c.name == name and c.kind == "match"
 
 
@@ -51,7 +51,7 @@ def test_book_spellings_w5_plus_and_spaces_name_the_new_weight():
         {"name": "w1(new)", "value": f"{HAND['w1 (updated)']:.9f}"},
         {"name": "∂E / ∂w5", "value": f"{HAND['dL/dw5']:.9f}"},
     ]
-    comparisons = explain(lesson, steps=0).seed_comparisons
+    comparisons = explain(lesson, steps=0).printed_comparisons
     assert {c.name for c in comparisons} == {"w5 (updated)", "w1 (updated)", "dL/dw5"}
     assert all(c.kind == "match" for c in comparisons)
 
@@ -62,7 +62,7 @@ def test_a_number_after_training_is_named_by_its_symbol_too():
     _, w, b = by_hand(w, b)
     after, _, _ = by_hand(w, b)
     lesson["printed"] = [{"name": "E", "value": f"{after['loss']:.9f}", "after": 1}]
-    (c,) = explain(lesson, steps=0).seed_comparisons
+    (c,) = explain(lesson, steps=0).printed_comparisons
     assert c.name == "loss" and c.after == 1 and c.kind == "match"
 
 
@@ -116,7 +116,7 @@ def test_loss_terms_can_be_printed_and_checked():
     lesson = with_terms()
     lesson["printed"] = [{"name": "E_o1", "value": "0.274811083"},
                          {"name": "E_o2", "value": "0.023560027"}]  # fmt: skip
-    first, second = explain(lesson, steps=0).seed_comparisons
+    first, second = explain(lesson, steps=0).printed_comparisons
     assert first.kind == "match" and second.mismatch
 
 

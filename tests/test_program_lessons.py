@@ -145,7 +145,7 @@ def test_printed_numbers_are_checked_for_a_program_lesson():
     q = 0.5 * 2.0
     printed = [{"name": "q", "value": f"{q:.4f}"}, {"name": "L", "value": "0.3"}]
     explanation = explain(_spec(printed=printed), steps=0)
-    marks = {q.name: q.seed for q in explanation.quantities if q.seed is not None}
+    marks = {q.name: q.comparison for q in explanation.quantities if q.comparison is not None}
     assert marks["q"].mismatch is False  # 1.0000 is 1
     assert marks["L"].mismatch is True  # (1 - 1.5)² = 0.25, not 0.3
 

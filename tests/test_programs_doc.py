@@ -66,7 +66,7 @@ def test_the_lesson_file_example_builds_and_its_printed_number_checks_out():
     explanation = explain(spec, steps=1)
     by_symbol = {q.symbol: q for q in explanation.quantities}
     assert by_symbol["ŷ"].value == 0.5 * 2.0  # q = w*x, written ŷ
-    assert by_symbol["ŷ"].seed is not None and by_symbol["ŷ"].seed.mismatch is False
+    assert by_symbol["ŷ"].comparison is not None and by_symbol["ŷ"].comparison.mismatch is False
     assert by_symbol["∂L/∂w"].value == pytest.approx(2 * (1.0 - 1.5) * 2.0, rel=1e-12)
 
 

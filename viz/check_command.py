@@ -150,9 +150,9 @@ def check_answers(path: str) -> tuple[Explanation, list[Comparison]]:
         raise ValueError(
             f"{path}: lists no answers to check; add [[printed]] entries with name and value"
         )
-    explanation = explain_lesson(build_lesson(spec), steps=0, compare_seed=True)
-    assert explanation.seed_comparisons is not None
-    return explanation, explanation.seed_comparisons
+    explanation = explain_lesson(build_lesson(spec), steps=0, compare_printed=True)
+    assert explanation.printed_comparisons is not None
+    return explanation, explanation.printed_comparisons
 
 
 def run_check_command(args: object) -> int:

@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     example.add_argument(
         "--compare-printed",
-        dest="compare_seed",
+        dest="compare_printed",
         action="store_true",
         default=None,
         help="show the numbers the source printed beside the true ones (on by default when it "
@@ -119,16 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     example.add_argument(
         "--no-compare-printed",
-        dest="compare_seed",
+        dest="compare_printed",
         action="store_false",
         help="do not show the numbers the source printed",
     )
     # the old spellings still work, unlisted: "printed" is the one word for those numbers
     example.add_argument(
-        "--compare-seed", dest="compare_seed", action="store_true", help=argparse.SUPPRESS
+        "--compare-seed", dest="compare_printed", action="store_true", help=argparse.SUPPRESS
     )
     example.add_argument(
-        "--no-compare-seed", dest="compare_seed", action="store_false", help=argparse.SUPPRESS
+        "--no-compare-seed", dest="compare_printed", action="store_false", help=argparse.SUPPRESS
     )
     example.add_argument(
         "--quiz",

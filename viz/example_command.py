@@ -122,7 +122,7 @@ def run_example_command(args: object) -> int:
     output_format = getattr(args, "format", "text")
     steps = getattr(args, "steps", 5)
     lr = getattr(args, "lr", None)
-    compare_seed = getattr(args, "compare_seed", None)
+    compare_printed = getattr(args, "compare_printed", None)
     quiz = getattr(args, "quiz", False)
     tolerance = getattr(args, "tolerance", None)
     graph = getattr(args, "graph", None)
@@ -164,7 +164,7 @@ def run_example_command(args: object) -> int:
             f"{lesson.name} is written as named steps, not layers of units: --view network and "
             "--collapse need layers; draw its computation graph (leave them out)"
         )
-    explanation = explain_lesson(lesson, steps=steps, compare_seed=compare_seed)
+    explanation = explain_lesson(lesson, steps=steps, compare_printed=compare_printed)
     if getattr(args, "code", False):  # the sheet as a script (viz/code.py)
         from viz.code import code_command, lesson_script
 

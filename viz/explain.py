@@ -20,7 +20,7 @@ __all__ = ["MAX_STEPS", "explain", "quiz"]
 
 
 def explain(
-    what: object, lr: float | None = None, steps: int = 5, compare_seed: bool | None = None
+    what: object, lr: float | None = None, steps: int = 5, compare_printed: bool | None = None
 ) -> Explanation:
     """The sheet of a lesson or an expression: every number with the formula that made it.
 
@@ -28,14 +28,14 @@ def explain(
     or ``.json`` lesson file, a spec dict (as such a file holds), a :class:`nn.lesson.Lesson`,
     or any output :class:`autograd.Value` whose nodes you labelled (its backward pass is run:
     leaves accumulate gradients as usual). ``steps``: how many further training iterations'
-    losses to list (0 to MAX_STEPS). ``compare_seed``: show the numbers the source printed
+    losses to list (0 to MAX_STEPS). ``compare_printed``: show the numbers the source printed
     beside the true ones (default: on when the lesson lists some). Bad input raises ValueError
     (a lesson file's errors name the file and the field).
     """
     if isinstance(what, Value):
         return explain_value(what)
     check_steps(steps)
-    return explain_lesson(as_lesson(what, lr=lr), steps=steps, compare_seed=compare_seed)
+    return explain_lesson(as_lesson(what, lr=lr), steps=steps, compare_printed=compare_printed)
 
 
 def quiz(

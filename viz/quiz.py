@@ -15,7 +15,7 @@ from typing import TextIO
 
 from nn.diagnosis import likely_mistake
 from viz.numbers import format_number
-from viz.report import MARK_RIGHT, MARK_WRONG, given_lines, seed_mark, write_text
+from viz.report import MARK_RIGHT, MARK_WRONG, given_lines, printed_mark, write_text
 from viz.sheet import SECTION_TRAINING, Explanation, Quantity
 
 DEFAULT_TOLERANCE = 0.005
@@ -259,5 +259,5 @@ def _run(
             if mistake is not None:
                 _say(out, f"  likely mistake {mistake.name}: {mistake.words}.")
         _say(out, f"  {q.line()}")
-        if q.seed is not None:
-            _say(out, f"  {seed_mark(q.seed, explanation.loss_symbol, q.formula)}")
+        if q.comparison is not None:
+            _say(out, f"  {printed_mark(q.comparison, explanation.loss_symbol, q.formula)}")

@@ -1,7 +1,7 @@
 """A lesson's sheet written out: plain text, Markdown and JSON, and the printed-number marks.
 
 ``render_text``, ``render_markdown`` and ``render_json`` turn an :class:`viz.sheet.Explanation`
-into what ``stepgrad example`` prints; ``seed_mark`` and ``seed_summary`` say in words which
+into what ``stepgrad example`` prints; ``printed_mark`` and ``printed_summary`` say in words which
 numbers the source printed wrong, why, and where its first error enters. ``write_text`` writes
 to a terminal that may not know σ or δ.
 """
@@ -44,7 +44,7 @@ MARK_RIGHT = "✓"
 # ---------------------------------------------------------------------------------------------
 # The printed-number check in words
 # ---------------------------------------------------------------------------------------------
-def _seed_number(printed: str) -> str:
+def _printed_number(printed: str) -> str:
     return printed.replace("-", "−")
 
 
@@ -78,9 +78,9 @@ def _diagnosis_words(c: Comparison) -> str:
     return f"; likely mistake {c.diagnosis}: {c.diagnosis_text}"
 
 
-def seed_mark(c: Comparison, loss_symbol: str = "L", formula: str = "") -> str:
+def printed_mark(c: Comparison, loss_symbol: str = "L", formula: str = "") -> str:
     """One line: the source's printed number, a ✓/✗ mark, the kind of mismatch and why."""
-    printed = _seed_number(c.printed)
+    printed = _printed_number(c.printed)
     if c.kind == MATCH:
         return f"{MARK_RIGHT} printed {printed} (matches)"
     given = shown_beside(c.given, c.printed)
@@ -91,7 +91,7 @@ def seed_mark(c: Comparison, loss_symbol: str = "L", formula: str = "") -> str:
         why = f"{_what(c, loss_symbol, formula)} = {given}, even with the source's own numbers"
     elif c.kind == INHERITS:
         own = ", ".join(
-            f"{symbol(n, loss_symbol)} = {_seed_number(p)}"
+            f"{symbol(n, loss_symbol)} = {_printed_number(p)}"
             for n, p in zip(c.inherited_from, c.inherited_printed)
         )
         why = f"right given the source's own {own}: {_what(c, loss_symbol, formula)} = {given}{cut}"
@@ -105,7 +105,7 @@ def seed_mark(c: Comparison, loss_symbol: str = "L", formula: str = "") -> str:
     return f"{MARK_WRONG} printed {printed} ({c.kind}): {why}{_diagnosis_words(c)}"
 
 
-def seed_summary(
+def printed_summary(
     comparisons: list[Comparison], loss_symbol: str = "L", formulas: dict[str, str] | None = None
 ) -> list[str]:
     """Where the source's first error enters, which later numbers only inherit it, and the
@@ -122,7 +122,7 @@ def seed_summary(
     elif first.after:
         lines.append(
             f"The first error is {_label(first, loss_symbol)}: the source prints "
-            f"{_seed_number(first.printed)}, the true value is "
+            f"{_printed_number(first.printed)}, the true value is "
             f"{shown_beside(first.true_value, first.printed)}; every number it printed for the "
             "first pass before it is right given its own earlier numbers."
         )
@@ -131,7 +131,7 @@ def seed_summary(
         built_on = any(c.kind == INHERITS for c in comparisons)
         lines.append(
             f"The first error enters at {symbol(first.name, loss_symbol)}: the source prints "
-            f"{_seed_number(first.printed)} for {what}, which is "
+            f"{_printed_number(first.printed)} for {what}, which is "
             f"{shown_beside(first.given, first.printed)}."
             + (" Every later number is built on it." if built_on else "")
         )
@@ -158,22 +158,23 @@ def _label_of_key(key: str, comparisons: list[Comparison], loss_symbol: str) -> 
     return _label(found, loss_symbol) if found is not None else key
 
 
-def _seed_note(explanation: Explanation) -> list[str]:
+def _printed_note(explanation: Explanation) -> list[str]:
     """The printed-numbers paragraph, or why there is none."""
-    if not explanation.compare_seed:
+    if not explanation.compare_printed:
         return []
-    if explanation.seed_comparisons is None:
+    if explanation.printed_comparisons is None:
         return [
             f"The source ({explanation.example.source}) prints no numbers for this example: "
             "there is nothing to compare."
         ]
     later = [
         f"{_label(c, explanation.loss_symbol)} = {shown_beside(c.true_value, c.printed)}: "
-        f"{seed_mark(c, explanation.loss_symbol)}"
+        f"{printed_mark(c, explanation.loss_symbol)}"
         for c in explanation.later_comparisons
     ]
     formulas = {q.name: q.formula for q in explanation.quantities}
-    return later + seed_summary(explanation.seed_comparisons, explanation.loss_symbol, formulas)
+    comparisons = explanation.printed_comparisons
+    return later + printed_summary(comparisons, explanation.loss_symbol, formulas)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,18 +280,18 @@ def render_text(explanation: Explanation, part: str | None = None, colour: bool 
         out += ["", _paint(section, colour)]
         for q in quantities:
             out.append(f"  {q.line()}")
-            if q.seed is not None:
-                mark = seed_mark(q.seed, explanation.loss_symbol, q.formula)
+            if q.comparison is not None:
+                mark = printed_mark(q.comparison, explanation.loss_symbol, q.formula)
                 out.append(f"      {_paint_marks(mark, colour)}")
     if explanation.training and wanted(SECTION_TRAINING):
         out += ["", _paint(_training_heading(explanation), colour)]
         out += [f"  {q.line()}" for q in explanation.training]
-    seed_lines = _seed_note(explanation) if part in (None, "check") else []
-    if part == "check" and not seed_lines:
-        seed_lines = ["Not shown: --no-compare-printed leaves the printed numbers out."]
-    if seed_lines:
+    printed_lines = _printed_note(explanation) if part in (None, "check") else []
+    if part == "check" and not printed_lines:
+        printed_lines = ["Not shown: --no-compare-printed leaves the printed numbers out."]
+    if printed_lines:
         out += ["", _paint("Printed numbers check", colour)]
-        out += [f"  {_paint_marks(line, colour)}" for line in seed_lines]
+        out += [f"  {_paint_marks(line, colour)}" for line in printed_lines]
     return "\n".join(out) + "\n"
 
 
@@ -298,10 +299,10 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _markdown_table(quantities: list[Quantity], with_seed: bool, loss_symbol: str) -> list[str]:
+def _markdown_table(quantities: list[Quantity], with_printed: bool, loss_symbol: str) -> list[str]:
     header = "| Quantity | Formula | With the numbers | Value |"
     rule = "|---|---|---|---:|"
-    if with_seed:
+    if with_printed:
         header += " Printed |"
         rule += "---|"
     rows = [header, rule]
@@ -309,8 +310,8 @@ def _markdown_table(quantities: list[Quantity], with_seed: bool, loss_symbol: st
         name = q.symbol + (f" = {q.meaning}" if q.meaning else "")
         cells = (name, q.formula, q.filled, format_number(q.value))
         row = "| " + " | ".join(_cell(c) for c in cells) + " |"
-        if with_seed:
-            mark = seed_mark(q.seed, loss_symbol, q.formula) if q.seed else ""
+        if with_printed:
+            mark = printed_mark(q.comparison, loss_symbol, q.formula) if q.comparison else ""
             row += f" {_cell(mark)} |"
         rows.append(row)
     return rows
@@ -319,26 +320,26 @@ def _markdown_table(quantities: list[Quantity], with_seed: bool, loss_symbol: st
 def render_markdown(explanation: Explanation) -> str:
     """The same page as Markdown: a heading and a table per section."""
     ex = explanation.example
-    with_seed = explanation.compare_seed and explanation.seed_comparisons is not None
+    with_printed = explanation.compare_printed and explanation.printed_comparisons is not None
     out = [f"# Worked example {ex.name}: {ex.title}", ""]
     out += [f"- {note}" for note in explanation.notes]
     out += ["", "## Given", ""] + [f"- {line}" for line in given_lines(explanation)]
     for section, quantities in _sections(explanation.quantities):
         out += ["", f"## {section}", ""]
-        out += _markdown_table(quantities, with_seed, explanation.loss_symbol)
+        out += _markdown_table(quantities, with_printed, explanation.loss_symbol)
     if explanation.training:
         out += ["", f"## {_training_heading(explanation)}", ""]
         out += _markdown_table(explanation.training, False, explanation.loss_symbol)
-    seed_lines = _seed_note(explanation)
-    if seed_lines:
-        out += ["", "## Printed numbers check", ""] + [f"- {line}" for line in seed_lines]
+    printed_lines = _printed_note(explanation)
+    if printed_lines:
+        out += ["", "## Printed numbers check", ""] + [f"- {line}" for line in printed_lines]
     return "\n".join(out) + "\n"
 
 
 def to_json_data(explanation: Explanation) -> dict[str, object]:
-    """The explanation as plain data: every quantity with value, formula, operands, seed check."""
+    """The explanation as plain data: each quantity with value, formula, operands, printed check."""
     ex = explanation.example
-    comparisons = explanation.seed_comparisons if explanation.compare_seed else None
+    comparisons = explanation.printed_comparisons if explanation.compare_printed else None
     first = first_error(comparisons) if comparisons else None
     return {
         "example": ex.name,
@@ -353,7 +354,7 @@ def to_json_data(explanation: Explanation) -> dict[str, object]:
         if comparisons is None
         else {
             "first_error": first.key if first else None,
-            "summary": seed_summary(
+            "summary": printed_summary(
                 comparisons,
                 explanation.loss_symbol,
                 {q.name: q.formula for q in explanation.quantities},

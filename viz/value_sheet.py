@@ -178,8 +178,8 @@ def explain_value(
         training=[],
         notes=[],
         loss_symbol=out_name,
-        compare_seed=False,
-        seed_comparisons=None,
+        compare_printed=False,
+        printed_comparisons=None,
         given=given,
         given_groups=[list(given)],
     )
@@ -203,8 +203,8 @@ def explain_program(run: ProgramRun, title: str = "") -> Explanation:
         training=[],
         notes=[],
         loss_symbol=program.output,
-        compare_seed=False,
-        seed_comparisons=None,
+        compare_printed=False,
+        printed_comparisons=None,
         given=given,
         given_groups=[list(given)],
     )
