@@ -660,12 +660,7 @@ def _expression_response(lesson: Mapping[str, Any], edits: dict[str, float]) -> 
     if looks_like_program(text):
         return _program_expression_response(text, bindings, edits)
     expression = parse_expression(text)
-    values = {str(k): _number(v, f"lesson.bindings[{str(k)!r}]") for k, v in bindings.items()}
-    for key, value in edits.items():
-        if key not in expression.names:
-            raise RequestError(f"edits: {_short(key)!r} is not a name of the formula "
-                               f"(it uses {', '.join(expression.names)})")  # fmt: skip
-        values[key] = value
+    values = _given(bindings, edits, expression.names, "a name of the formula", "it uses")
     output = expression.build(values)
     explanation = explain_value(output, title=str(output.label or text))
     tree = _tree(output, set())
@@ -736,18 +731,27 @@ def _expression_response(lesson: Mapping[str, Any], edits: dict[str, float]) -> 
 # ---------------------------------------------------------------------------------------------
 
 
+def _given(
+    bindings: Mapping[str, Any], edits: Mapping[str, float], names: Sequence[str], what: str,
+    listing: str,
+) -> dict[str, float]:  # fmt: skip
+    """A formula's or program's numbers: the bindings, then the edits (of known names only)."""
+    values = {str(k): _number(v, f"lesson.bindings[{str(k)!r}]") for k, v in bindings.items()}
+    for key, value in edits.items():
+        if key not in names:
+            raise RequestError(f"edits: {_short(key)!r} is not {what} "
+                               f"({listing} {', '.join(names)})")  # fmt: skip
+        values[key] = value
+    return values
+
+
 def _program_expression_response(
     text: str, bindings: Mapping[str, Any], edits: dict[str, float]
 ) -> dict[str, Any]:
     from viz.value_sheet import explain_program
 
     program = parse_program(text)
-    values = {str(k): _number(v, f"lesson.bindings[{str(k)!r}]") for k, v in bindings.items()}
-    for key, value in edits.items():
-        if key not in program.inputs:
-            raise RequestError(f"edits: {_short(key)!r} is not an input of the program "
-                               f"(its inputs are {', '.join(program.inputs)})")  # fmt: skip
-        values[key] = value
+    values = _given(bindings, edits, program.inputs, "an input of the program", "its inputs are")
     run = program.build(values)
     explanation = explain_program(run)
     graph, steps, values_out = _program_picture(run, explanation, str)

@@ -145,7 +145,7 @@
     help.textContent =
       "A lesson file (.toml or .json) as `stepgrad example FILE` reads it; " +
       "start from a built-in one: ";
-    for (const name of ["2-2-1", "1-1-1", "softmax"]) {
+    for (const name of ["2-2-1", "1-1-1", "softmax", "2-2-2", "rnn", "conv1d", "softmax-ce"]) {
       const a = document.createElement("a");
       a.href = `lessons/${name}.toml`;
       a.download = `${name}.toml`;
