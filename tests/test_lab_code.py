@@ -100,3 +100,16 @@ def test_the_page_has_a_code_toggle_with_an_accessible_name():
     js = (Path(__file__).parent.parent / "viz" / "lab.js").read_text(encoding="utf-8")
     assert 'id: "lab-code", "aria-pressed": "false"' in js
     assert '"aria-label": "code: show the Python lines of each step"' in js
+
+
+def test_the_code_view_works_without_numpy_as_on_the_site():
+    from tests.test_no_numpy import _run
+
+    out = _run(
+        """
+        from viz.lab import handle
+        r = handle({"lesson": {"builtin": "2-2-1"}, "code": True})
+        print(r["ok"], "script" in r, r["steps"][0]["code"][0])
+        """
+    )
+    assert out.strip() == f"True True {Z1_0}"
