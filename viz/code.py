@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from autograd import Value, ops, topological_order
 from autograd.compile import Program, build_program, identifier, write_program
@@ -85,23 +86,77 @@ def _block(title: str, lines: Sequence[str]) -> list[str]:
     return ["", f"# {title}", *lines] if lines else []
 
 
+@dataclass
+class Code:
+    """A script and, for each quantity of its sheet (by the sheet's name for it), the script's
+    lines that compute that quantity: its own line(s) and the unprinted helpers they read (the
+    local derivative ``dy_hat_dz2`` of a δ, the difference ``v1`` of a squared error)."""
+
+    script: str
+    lines: dict[str, list[str]]
+
+
+_TARGETS = re.compile(r"^([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*,?\s*\+?=\s")
+
+
 def _assemble(
     header: Sequence[str],
     given: Sequence[str],
     sections: Sequence[tuple[str, Sequence[str]]],
-    prints: Sequence[tuple[str, str]],
-) -> str:
+    prints: Sequence[tuple[str, str, str]],
+    local: Iterable[str] = (),
+    temps: Iterable[str] = (),
+) -> Code:
     body: list[str] = _block("Given", given)
     for title, lines in sections:
         body += _block(title, lines)
     body += _block("Every number the sheet prints", [
-        f"print({_quoted(symbol)}, format_number({expr}))" for symbol, expr in prints
+        f"print({_quoted(symbol)}, format_number({expr}))" for _, symbol, expr in prints
     ])  # fmt: skip
     code = "\n".join(body)
     helpers = _helpers(code)
     _check_names(code, "\n".join(helpers))
     lines = [*header, *helpers, "", "", code.lstrip("\n")]
-    return "\n".join(lines) + "\n"
+    printed = {expr.lstrip("-") for _, _, expr in prints}
+    helper_vars = set(local) | (set(temps) - printed)
+    return Code("\n".join(lines) + "\n",
+                _lines_of(prints, [given, *(lines for _, lines in sections)], helper_vars))
+
+
+def _lines_of(
+    prints: Sequence[tuple[str, str, str]], sections: Sequence[Sequence[str]], support: set[str]
+) -> dict[str, list[str]]:
+    """Each printed quantity's lines: those assigning its variable in the first section that
+    assigns it (the last for an updated parameter, whose variable the update reassigns), with
+    the lines of the helper variables they read, from the same section."""
+    assigned: list[dict[str, list[int]]] = []
+    for lines in sections:
+        targets: dict[str, list[int]] = {}
+        for k, line in enumerate(lines):
+            match = _TARGETS.match(line)
+            if match:
+                for name in match.group(1).split(","):
+                    targets.setdefault(name.strip(), []).append(k)
+        assigned.append(targets)
+    out: dict[str, list[str]] = {}
+    for name, _, expr in prints:
+        var = expr.lstrip("-")
+        where = [i for i, targets in enumerate(assigned) if var in targets]
+        if not where:
+            continue
+        i = where[-1] if name.endswith(" (updated)") else where[0]
+        chosen, todo = set(), [var]
+        while todo:
+            v = todo.pop()
+            for k in assigned[i].get(v, []):
+                if k in chosen:
+                    continue
+                chosen.add(k)
+                code = sections[i][k].split("  #")[0].split("=", 1)[-1]
+                todo += [w for w in re.findall(r"[A-Za-z_]\w*", code)
+                         if w in support and w in assigned[i] and w != v]  # fmt: skip
+        out[name] = [sections[i][k] for k in sorted(chosen)]
+    return out
 
 
 def _forward_split(program: Program, outputs: Sequence[Value]) -> tuple[list[str], list[str]]:
@@ -136,6 +191,11 @@ def code_command(command: str, args: object) -> str:
 
 
 def lesson_script(explanation: Explanation, command: str) -> str:
+    """The script of a lesson's sheet (``lesson_code(...).script``)."""
+    return lesson_code(explanation, command).script
+
+
+def lesson_code(explanation: Explanation, command: str) -> Code:
     """The script of a lesson's sheet: forward, loss, backward, update and the sheet's numbers.
 
     ``explanation`` is what ``viz.sheet.explain_lesson`` returned (its lesson after one
@@ -195,16 +255,24 @@ def lesson_script(explanation: Explanation, command: str) -> str:
     ]
     sections = [("Forward pass", forward), ("Loss", loss), ("Backward pass", backward),
                 (f"Update (η = {numbers.format_number(lesson.lr)})", update)]  # fmt: skip
-    return _assemble(header, given_lines, sections, prints)
+    return _assemble(header, given_lines, sections, prints, slopes.values(), _temps(names))
 
 
-def _prints(quantities: Sequence[Quantity], exprs: dict[str, str]) -> list[tuple[str, str]]:
-    """(symbol, expression) for every quantity of the sheet, in the sheet's order."""
+def _temps(names: dict[Value, str]) -> list[str]:
+    """The variables compile named v1, v2, ... (inner nodes the lesson gave no name)."""
+    return [name for node, name in names.items()
+            if not node.is_leaf and re.fullmatch(r"v\d+", name)]  # fmt: skip
+
+
+def _prints(
+    quantities: Sequence[Quantity], exprs: dict[str, str]
+) -> list[tuple[str, str, str]]:
+    """(name, symbol, expression) for every quantity of the sheet, in the sheet's order."""
     prints = []
     for q in quantities:
         if q.name not in exprs:  # a bug here, not the user's: every sheet number has a line
             raise ValueError(f"--code cannot write a line for {q.symbol} yet")
-        prints.append((q.symbol, exprs[q.name]))
+        prints.append((q.name, q.symbol, exprs[q.name]))
     return prints
 
 
@@ -227,6 +295,18 @@ def trace_script(
     inputs: Sequence[Value] | None = None,
     run: ProgramRun | None = None,
 ) -> str:
+    """The script of a trace (``trace_code(...).script``)."""
+    return trace_code(explanation, output, command, inputs=inputs, run=run).script
+
+
+def trace_code(
+    explanation: Explanation,
+    output: Value,
+    command: str,
+    *,
+    inputs: Sequence[Value] | None = None,
+    run: ProgramRun | None = None,
+) -> Code:
     """The script of a trace: every node and every gradient the trace prints, one line each.
 
     ``output`` is the graph that ``explanation`` traced: a formula's (``explain_value``, with
@@ -280,8 +360,8 @@ def trace_script(
     ]
     backward = [line.text() for line in program.backward]
     header = _trace_header(explanation, command, "Every node and every gradient")
-    return _assemble(header, given_lines, [("Forward pass", forward),
-                                          ("Backward pass", backward)], prints)  # fmt: skip
+    sections = [("Forward pass", forward), ("Backward pass", backward)]
+    return _assemble(header, given_lines, sections, prints, (), _temps(names))
 
 
 def _trace_header(explanation: Explanation, command: str, what: str) -> list[str]:
@@ -370,7 +450,7 @@ def _claim(wanted: str, taken: set[str]) -> str:
     return name
 
 
-def _program_trace_script(explanation: Explanation, run: ProgramRun, command: str) -> str:
+def _program_trace_script(explanation: Explanation, run: ProgramRun, command: str) -> Code:
     code = _ProgramCode(run, {q.name for q in explanation.quantities})
     prints = _prints(explanation.quantities, code.exprs)
     forward = [line.text() for line in code.compiled.forward]
@@ -381,7 +461,7 @@ def _program_trace_script(explanation: Explanation, run: ProgramRun, command: st
     return _assemble(header, code.given, sections, prints)
 
 
-def _program_lesson_script(explanation: Explanation, command: str) -> str:
+def _program_lesson_script(explanation: Explanation, command: str) -> Code:
     """The script of a lesson written as named steps: its sheet's steps, local derivatives,
     gradients and update. The program is built afresh from the lesson's text and given
     numbers, so the script starts where the sheet starts."""

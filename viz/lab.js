@@ -9,7 +9,7 @@
   const $ = (id) => document.getElementById(id);
   const state = {
     data: null, step: 0, quiz: false, answers: {}, playing: null, speed: 1, edits: {},
-    request: null, offline: false, zoom: 1, pan: [0, 0], drill: false, busy: false,
+    request: null, offline: false, zoom: 1, pan: [0, 0], drill: false, busy: false, code: false,
   };
 
   // -- talking to Python ------------------------------------------------------------------------
@@ -25,7 +25,9 @@
   function ask(request) {
     state.busy = true;
     const started = performance.now();
-    return Promise.resolve().then(() => transport(request)).then((response) => {
+    // The script costs as much again as the rest on a wide lesson: asked for only with "code" on.
+    const sent = state.code ? Object.assign({}, request, { code: true }) : request;
+    return Promise.resolve().then(() => transport(sent)).then((response) => {
       state.busy = false;
       if (!response || response.ok !== true) {
         showMessage((response && response.error) || "no answer");
@@ -78,6 +80,7 @@
     const old = state.data;
     state.data = data;
     showMessage("");
+    showScript();
     state.step = Math.max(0, Math.min(state.step, data.steps.length - 1));
     // An edit keeps the lesson's shape: the same steps, numbers and picture, new values. Then
     // the page updates texts in place instead of building a wide lesson's hundreds of elements.
@@ -289,6 +292,7 @@
       live.appendChild(document.createTextNode(" = "));
       live.appendChild(h("span", { class: cls }, text));
     }
+    drawCode(s);
     const mark = $("lab-mark");
     mark.hidden = !(s.mark && !hidden);
     if (s.mark) mark.textContent = s.mark.text;
@@ -304,6 +308,52 @@
       verdict.textContent = a.right ? "✓ right: " + s.text : (a.shown ? "shown: " + s.text : "✗ you said " + a.answer + "; it is " + s.text);
     }
     if (!form.hidden && state.quiz) setTimeout(() => $("lab-answer-input").focus(), 0);
+  }
+
+  // -- the code view: the lines of `stepgrad example --code`'s script computing the step --------
+  function buildCode() {
+    const bar = $("lab-quiz");
+    const toggle = h("button", { type: "button", id: "lab-code", "aria-pressed": "false",
+      "aria-label": "code: show the Python lines of each step",
+      title: "show the lines of the lesson's Python script that compute each step" }, "code");
+    bar.parentNode.insertBefore(toggle, bar.nextSibling);
+    const pre = h("pre", { class: "lab-code", id: "lab-code-lines", "aria-label": "the step's Python code", hidden: "" });
+    $("lab-live").insertAdjacentElement("afterend", pre);
+    const box = h("details", { class: "lab-script", id: "lab-script-box", hidden: "" });
+    const summary = h("summary", {}, "the whole script ");
+    const save = h("a", { id: "lab-script-save", download: "stepgrad_lesson.py" }, "download");
+    summary.appendChild(save);
+    box.appendChild(summary);
+    box.appendChild(h("pre", { id: "lab-script" }));
+    $("lab-numbers-box").insertAdjacentElement("afterend", box);
+    toggle.addEventListener("click", () => setCode(!state.code));
+  }
+  function setCode(on) {
+    state.code = on;
+    $("lab-code").setAttribute("aria-pressed", String(on));
+    if (on && !state.data.script && canEdit()) {
+      ask(state.request);  // its answer is drawn by setData
+      return;
+    }
+    showScript();
+    go(state.step, true);
+  }
+  function showScript() {
+    const script = state.data.script;
+    // Asked for and not given: this kind of lesson has no script, so no toggle.
+    $("lab-code").hidden = !(script || (canEdit() && !state.code && state.data.steps.length));
+    $("lab-script-box").hidden = !(state.code && script);
+    if (!script || $("lab-script").textContent === script) return;
+    $("lab-script").textContent = script;
+    const save = $("lab-script-save");
+    if (save.href) URL.revokeObjectURL(save.href);
+    save.href = URL.createObjectURL(new Blob([script], { type: "text/x-python" }));
+  }
+  function drawCode(s) {
+    const pre = $("lab-code-lines");
+    pre.hidden = !(state.code && s.code);
+    if (pre.hidden) return;
+    pre.textContent = s.code.length ? s.code.join("\n") : "# no line of the script: the script stops after the first update";
   }
 
   // -- the picture ------------------------------------------------------------------------------
@@ -780,6 +830,7 @@
   }
 
   function start() {
+    buildCode();
     wire();
     let embedded = null;
     try { embedded = JSON.parse($("lab-data").textContent); } catch (e) { embedded = null; }

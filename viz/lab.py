@@ -125,7 +125,7 @@ def _one_line(text: str) -> str:
 def _answer(request: object) -> dict[str, Any]:
     if not isinstance(request, Mapping):
         raise RequestError(f"request: expected a JSON object, got {_kind(request)}")
-    unknown = [str(k) for k in request if k not in ("lesson", "edits", "lr", "steps")]
+    unknown = [str(k) for k in request if k not in ("lesson", "edits", "lr", "steps", "code")]
     if unknown:
         raise RequestError(f"request: unknown field {unknown[0]!r}")
     lesson = request.get("lesson", {"builtin": DEFAULT_LESSON})
@@ -139,11 +139,14 @@ def _answer(request: object) -> dict[str, Any]:
     whole = isinstance(steps, int) and not isinstance(steps, bool)
     if steps is not None and not (whole and 0 <= steps <= MAX_LAB_STEPS):
         raise RequestError(f"steps: expected a whole number from 0 to {MAX_LAB_STEPS}")
+    code = request.get("code", False)
+    if not isinstance(code, bool):
+        raise RequestError(f"code: expected true or false, got {_kind(code)}")
     lr_text = request.get("lr")
     if "expr" in lesson:
         if lr_text is not None:
             raise RequestError("lr: a formula has no learning rate")
-        return _expression_response(lesson, edits)
+        return _expression_response(lesson, edits, code)
     if "builtin" in lesson:
         from nn.examples import LESSON_NAMES, example_spec
 
@@ -159,7 +162,7 @@ def _answer(request: object) -> dict[str, Any]:
         spec, source = _file_spec(lesson["file"])
     if lr_text is not None:
         edits["η"] = _number(lr_text, "lr")
-    return _lesson_response(spec, edits, steps, source)
+    return _lesson_response(spec, edits, steps, source, code)
 
 
 def _file_spec(given: object) -> tuple[LessonSpec, dict[str, Any]]:
@@ -263,10 +266,11 @@ def _apply_edits(spec: LessonSpec, edits: Mapping[str, float]) -> tuple[LessonSp
 
 
 def _lesson_response(
-    spec: LessonSpec, edits: dict[str, float], steps: int | None, source: dict[str, Any]
-) -> dict[str, Any]:
+    spec: LessonSpec, edits: dict[str, float], steps: int | None, source: dict[str, Any],
+    code: bool = False,
+) -> dict[str, Any]:  # fmt: skip
     if spec.program is not None:
-        return _program_lesson_response(spec, edits, steps, source)
+        return _program_lesson_response(spec, edits, steps, source, code)
     spec, parameters, lr = _apply_edits(spec, edits)
     if steps is None:
         large = len(spec.parameter_names()) > LARGE_LESSON
@@ -279,7 +283,7 @@ def _lesson_response(
     names = _element_names(lesson)
     steps_out = _steps(explanation, names)
     values = _values(explanation, steps_out)
-    return {
+    return _with_code({
         **_lesson_head("lesson", source, edits, steps, explanation, lesson.error_sign),
         "curve": _curve(explanation, steps_out, "loss"),
         "editable": _editable(explanation, names),
@@ -288,7 +292,43 @@ def _lesson_response(
         "values": values,
         "network": network,
         "graphs": {unit["id"]: _unit_graph(lesson, unit["id"]) for unit in _all_units(network)},
-    }
+    }, code, lambda: _code().lesson_code(explanation, _command(source)))
+
+
+def _code() -> Any:
+    import viz.code
+
+    return viz.code
+
+
+def _command(source: Mapping[str, Any]) -> str:
+    """The command line printing the same sheet, named in the script's docstring."""
+    import shlex
+
+    if "builtin" in source:
+        return shlex.join(["stepgrad", "example", str(source["builtin"])])
+    if "file" in source:
+        return shlex.join(["stepgrad", "example", str(source["file"].get("name", "lesson.toml"))])
+    bindings = source.get("bindings", {})
+    return shlex.join(["stepgrad", "trace", str(source.get("expr", "")),
+                       *(f"{k}={v}" for k, v in bindings.items())])  # fmt: skip
+
+
+def _with_code(response: dict[str, Any], wanted: bool, make: Callable[[], Any]) -> dict[str, Any]:
+    """Give each step the lines of the ``--code`` script computing its number (``"code"``) and
+    the response the whole ``"script"``, when the request asked (``"code": true``: the script
+    costs as much again as the rest on a wide lesson, so the page asks only with its code view
+    on); a lesson whose script cannot be written gets neither, never an error."""
+    if not wanted:
+        return response
+    try:
+        code = make()
+    except (ValueError, TypeError, KeyError, ArithmeticError, RecursionError):
+        return response
+    for step in response["steps"]:
+        step["code"] = code.lines.get(step["name"], [])
+    response["script"] = code.script
+    return response
 
 
 def _lesson_head(
@@ -641,7 +681,9 @@ def _op_symbol(op: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _expression_response(lesson: Mapping[str, Any], edits: dict[str, float]) -> dict[str, Any]:
+def _expression_response(
+    lesson: Mapping[str, Any], edits: dict[str, float], code: bool = False
+) -> dict[str, Any]:
     from nn.expression import parse_expression
     from viz.value_sheet import SECTION_INPUTS, explain_value
 
@@ -658,7 +700,7 @@ def _expression_response(lesson: Mapping[str, Any], edits: dict[str, float]) -> 
     if len(bindings) > MAX_EDITS:
         raise RequestError(f"lesson.bindings: more than {MAX_EDITS} names")
     if looks_like_program(text):
-        return _program_expression_response(text, bindings, edits)
+        return _program_expression_response(text, bindings, edits, code)
     expression = parse_expression(text)
     values = _given(bindings, edits, expression.names, "a name of the formula", "it uses")
     output = expression.build(values)
@@ -703,7 +745,8 @@ def _expression_response(lesson: Mapping[str, Any], edits: dict[str, float]) -> 
         node["value_name"] = label if label in values_out else None
         grad_name = f"d/d {out_name if node['id'] == root_id else label}"
         node["grad_name"] = grad_name if grad_name in values_out else gradients.get(label)
-    return {
+    request_lesson = {"expr": text, "bindings": {k: _text(v) for k, v in values.items()}}
+    return _with_code({
         "ok": True,
         "version": API_VERSION,
         "kind": "expression",
@@ -723,7 +766,7 @@ def _expression_response(lesson: Mapping[str, Any], edits: dict[str, float]) -> 
         "graph": tree,
         "graphs": {},
         "curve": [],
-    }
+    }, code, lambda: _code().trace_code(explanation, output, _command(request_lesson)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -746,7 +789,7 @@ def _given(
 
 
 def _program_expression_response(
-    text: str, bindings: Mapping[str, Any], edits: dict[str, float]
+    text: str, bindings: Mapping[str, Any], edits: dict[str, float], code: bool = False
 ) -> dict[str, Any]:
     from viz.value_sheet import explain_program
 
@@ -759,7 +802,8 @@ def _program_expression_response(
                  "text": _text(explanation.given[name]), "role": "input",
                  "element": _node_of(graph, name), "group": 0}
                 for name in program.inputs]  # fmt: skip
-    return {
+    request_lesson = {"expr": text, "bindings": {k: _text(v) for k, v in values.items()}}
+    return _with_code({
         "ok": True,
         "version": API_VERSION,
         "kind": "program",
@@ -779,12 +823,13 @@ def _program_expression_response(
         "graph": graph,
         "graphs": {},
         "curve": [],
-    }
+    }, code, lambda: _code().trace_code(explanation, run.output, _command(request_lesson), run=run))
 
 
 def _program_lesson_response(
-    spec: LessonSpec, edits: dict[str, float], steps: int | None, source: dict[str, Any]
-) -> dict[str, Any]:
+    spec: LessonSpec, edits: dict[str, float], steps: int | None, source: dict[str, Any],
+    code: bool = False,
+) -> dict[str, Any]:  # fmt: skip
     program_spec = spec.program
     assert program_spec is not None
     given = dict(program_spec.given)
@@ -814,7 +859,7 @@ def _program_lesson_response(
 
     graph, steps_out, values = _program_picture(lesson.program, explanation, words)
     out = lesson.program.program.output
-    return {
+    return _with_code({
         **_lesson_head("program", source, edits, steps, explanation, 1),
         "curve": _curve(explanation, steps_out, out),
         "editable": _program_editable(explanation, program_spec, graph, words),
@@ -824,7 +869,7 @@ def _program_lesson_response(
         "network": None,
         "graph": graph,
         "graphs": {},
-    }
+    }, code, lambda: _code().lesson_code(explanation, _command(source)))
 
 
 def _program_editable(
