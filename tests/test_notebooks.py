@@ -118,9 +118,16 @@ def test_readme_command_runs_a_lesson_and_writes_a_page(kernel_is_this_python, t
             cell.outputs, cell.execution_count = [], None
     (tmp_path / "notebooks").mkdir()
     nbformat.write(lesson, tmp_path / "notebooks" / "lesson.ipynb")
+    for template in NOTEBOOKS_DIR.glob("*.j2"):  # the page's template, as the command names it
+        (tmp_path / "notebooks" / template.name).write_bytes(template.read_bytes())
     argv = [sys.executable, "-m", "jupyter", *argv[1:]]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     page = (tmp_path / "build" / "notebooks" / "lesson.html").read_text(encoding="utf-8")
     assert re.search(r"In\s\[1\]:", page)  # executed: the cells are numbered (\s: a no-break space)
     assert page.count("jp-RenderedText") >= 3  # and their printed outputs are on the page
+    # read offline: no script comes from the internet (nbconvert's own page takes three from a CDN)
+    scripts = re.findall(r"<script\b[^>]*>", page, flags=re.IGNORECASE)
+    remote = [tag for tag in scripts if re.search(r"src\s*=\s*[\"']?\s*(https?:)?//", tag)]
+    assert not remote, remote
+    assert "<svg" in page and 'width="100%"' in page  # the drawing, at the page's width
