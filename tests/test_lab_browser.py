@@ -4,32 +4,24 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from nn.examples import build_example
+from tests.browser import ARTIFACTS, HAVE_CHROMIUM, NEEDS_CHROMIUM, start_chromium
 from tests.test_lab_api import hand_2_2_1
 from viz.example_command import TEMPLATE
 from viz.lab import DEFAULT_STEPS, lab_page
 from viz.lab_server import LabServer
 from viz.sheet import explain_lesson
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots to look at (gitignored)
 DESKTOP, PHONE = (1280, 800), (390, 844)
 
-pytestmark = pytest.mark.skipif(
-    not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-    reason=f"needs Debian's Chromium ({CHROMIUM}) and its driver ({CHROMEDRIVER})",
-)
+pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason=NEEDS_CHROMIUM)
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -53,18 +45,7 @@ return {
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", f"--user-data-dir={profile}",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"), logs=True)
     ARTIFACTS.mkdir(exist_ok=True)
     yield driver
     driver.quit()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 import threading
 from importlib import resources
@@ -13,6 +12,7 @@ import pytest
 
 from nn.examples import PROGRAM_EXAMPLE_NAMES, build_example
 from nn.program import looks_like_program
+from tests.browser import ARTIFACTS, HAVE_CHROMIUM, NEEDS_CHROMIUM, start_chromium
 from viz.cli import main
 from viz.lab import DEFAULT_STEPS, handle, lesson_request
 from viz.lab_server import LabServer
@@ -278,33 +278,19 @@ def test_trace_graph_html_of_a_program_writes_the_lab_page(tmp_path, capsys):
 # In a browser
 # ---------------------------------------------------------------------------------------------
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-ARTIFACTS = Path(__file__).parent / "artifacts"
 
-
-@pytest.mark.skipif(
-    not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-    reason=f"needs Debian's Chromium ({CHROMIUM}) and its driver ({CHROMEDRIVER})",
-)
+@pytest.mark.skipif(not HAVE_CHROMIUM, reason=NEEDS_CHROMIUM)
 def test_the_rnn_lesson_renders_steps_and_fits_a_phone(tmp_path):
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    from selenium.webdriver.chrome.service import Service
+    pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}"):
-        options.add_argument(flag)  # fmt: skip
     server = LabServer({"lesson": {"builtin": "rnn"}}, 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               daemon=True)  # fmt: skip
     thread.start()
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver = start_chromium(tmp_path / "p")
     try:
-        driver.set_page_load_timeout(30)
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                {"width": 390, "height": 844, "deviceScaleFactor": 1,
                                 "mobile": True})  # fmt: skip

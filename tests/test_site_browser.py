@@ -24,20 +24,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser import ARTIFACTS, HAVE_CHROMIUM, NEEDS_CHROMIUM, start_chromium
 from viz import site
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots to look at (gitignored)
 REPO = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 180  # Pyodide's start on a loaded 2-core machine; typically a few seconds
 DESKTOP, PHONE = (1280, 800), (390, 844)
 
 pytestmark = [
-    pytest.mark.skipif(
-        not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-        reason=f"needs Debian's Chromium ({CHROMIUM}) and its driver ({CHROMEDRIVER})",
-    ),
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=NEEDS_CHROMIUM),
     pytest.mark.skipif(
         shutil.which("npm") is None
         and not (site.cache_dir() / "npm" / f"pyodide-{site.PYODIDE_VERSION}.tgz").is_file(),
@@ -46,7 +41,6 @@ pytestmark = [
 ]
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -104,30 +98,17 @@ def netlog(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory, netlog):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
+    driver = start_chromium(
+        tmp_path_factory.mktemp("chromium-profile"),
         f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
         # the network is off: no host but 127.0.0.1 resolves
         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
         # every request the browser makes, with the origin that initiated it
         f"--log-net-log={netlog}",
         "--net-log-capture-mode=Default",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
+        logs=True,
+        page_load_timeout=60,
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     yield driver
     driver.quit()

@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
 from autograd import topological_order
 from nn.examples import build_example
+from tests.browser import ARTIFACTS, HAVE_CHROMIUM, NEEDS_CHROMIUM, start_chromium
 from tests.test_render import cell, expected_2_2_1
 from viz.graph_command import example_layout
 from viz.steps import step_page
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots to look at (gitignored)
-
 pytestmark = [
-    pytest.mark.skipif(
-        not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-        reason=f"needs Debian's Chromium ({CHROMIUM}) and its driver ({CHROMEDRIVER})",
-    ),
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=NEEDS_CHROMIUM),
     pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed"),
 ]
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -60,26 +51,7 @@ return out;
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    # the performance log holds the DevTools Network events: every request the page makes
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    # explicit driver path: selenium-manager must not try to download anything
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"), logs=True)
     ARTIFACTS.mkdir(exist_ok=True)
     yield driver
     driver.quit()
