@@ -747,31 +747,41 @@ def _expression_response(
         node["grad_name"] = grad_name if grad_name in values_out else gradients.get(label)
     request_lesson = {"expr": text, "bindings": {k: _text(v) for k, v in values.items()}}
     return _with_code({
-        "ok": True,
-        "version": API_VERSION,
-        "kind": "expression",
-        "request": {"lesson": {"expr": text, "bindings": {k: _text(v) for k, v in values.items()}},
-                    "edits": {k: _text(v) for k, v in edits.items()}},  # fmt: skip
-        "title": str(output.label or text),
-        "source": "your formula",
-        "notes": [],
-        "loss_symbol": out_name,
-        "error_sign": 1,
-        "tolerance": DEFAULT_TOLERANCE,
+        **_formula_head("expression", request_lesson, edits, str(output.label or text),
+                        "your formula", out_name),  # fmt: skip
         "editable": editable,
         "steps": steps,
         "sections": _sections(steps),
         "values": values_out,
-        "network": None,
         "graph": tree,
-        "graphs": {},
-        "curve": [],
     }, code, lambda: _code().trace_code(explanation, output, _command(request_lesson)))
 
 
 # ---------------------------------------------------------------------------------------------
 # A program of named steps (``q = x + y; f = q * z``), alone or as a lesson (rnn, conv1d, ...)
 # ---------------------------------------------------------------------------------------------
+
+
+def _formula_head(
+    kind: str, request_lesson: dict[str, Any], edits: Mapping[str, float], title: str,
+    source: str, loss_symbol: str,
+) -> dict[str, Any]:  # fmt: skip
+    """What a formula's or a program's response shares: no network, no training, no notes."""
+    return {
+        "ok": True,
+        "version": API_VERSION,
+        "kind": kind,
+        "request": {"lesson": request_lesson, "edits": {k: _text(v) for k, v in edits.items()}},
+        "title": title,
+        "source": source,
+        "notes": [],
+        "loss_symbol": loss_symbol,
+        "error_sign": 1,
+        "tolerance": DEFAULT_TOLERANCE,
+        "network": None,
+        "graphs": {},
+        "curve": [],
+    }
 
 
 def _given(
@@ -804,25 +814,13 @@ def _program_expression_response(
                 for name in program.inputs]  # fmt: skip
     request_lesson = {"expr": text, "bindings": {k: _text(v) for k, v in values.items()}}
     return _with_code({
-        "ok": True,
-        "version": API_VERSION,
-        "kind": "program",
-        "request": {"lesson": {"expr": text, "bindings": {k: _text(v) for k, v in values.items()}},
-                    "edits": {k: _text(v) for k, v in edits.items()}},  # fmt: skip
-        "title": str(program),
-        "source": "your program",
-        "notes": [],
-        "loss_symbol": explanation.loss_symbol,
-        "error_sign": 1,
-        "tolerance": DEFAULT_TOLERANCE,
+        **_formula_head("program", request_lesson, edits, str(program), "your program",
+                        explanation.loss_symbol),  # fmt: skip
         "editable": editable,
         "steps": steps,
         "sections": _sections(steps),
         "values": values_out,
-        "network": None,
         "graph": graph,
-        "graphs": {},
-        "curve": [],
     }, code, lambda: _code().trace_code(explanation, run.output, _command(request_lesson), run=run))
 
 
