@@ -209,3 +209,12 @@ def test_training_a_large_lesson_for_long_is_refused_before_any_work(capsys, tmp
     assert code == 2 and out == ""
     assert "at most 23 steps for this network" in err  # 200_000 // (8 * 32 * 33)
     assert time.perf_counter() - start < 10
+
+
+def test_the_command_line_names_every_built_in_lesson():
+    # viz.cli writes the names out (importing nn.examples would load the engine before --help)
+    from nn.examples import EXAMPLE_NAMES, PROGRAM_EXAMPLE_NAMES
+    from viz.cli import EXAMPLES, PROGRAM_EXAMPLES
+
+    assert EXAMPLES == EXAMPLE_NAMES
+    assert PROGRAM_EXAMPLES == PROGRAM_EXAMPLE_NAMES

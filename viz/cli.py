@@ -10,7 +10,10 @@ from collections.abc import Sequence
 # Nothing heavy is imported at module level (the engine, numpy and the drawing modules load in
 # main()), so that a Ctrl-C during start-up reaches main()'s handler: exit 130, no traceback.
 
+# The built-in lessons' names, written out rather than imported from nn.examples (which loads the
+# engine: ~0.1 s before --help could answer); tests/test_cli_lessons.py pins them equal.
 EXAMPLES = ("2-2-1", "1-1-1", "softmax", "2-2-2")
+PROGRAM_EXAMPLES = ("rnn", "conv1d", "softmax-ce")
 FORMATS = ("text", "markdown", "json")
 
 
@@ -78,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         default="2-2-1",
         metavar="EXAMPLE_OR_FILE",
-        help=f"a built-in example ({', '.join(EXAMPLES)}; written as programs: rnn, conv1d, "
-        "softmax-ce; default: 2-2-1) or your own network "
+        help=f"a built-in example ({', '.join(EXAMPLES)}; written as programs: "
+        f"{', '.join(PROGRAM_EXAMPLES)}; default: 2-2-1) or your own network "
         "as a .toml or .json lesson file (see --template)",
     )
     example.add_argument(
@@ -275,9 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
         "lesson",
         nargs="*",
         metavar="LESSON",
-        help=f"a built-in lesson ({', '.join(EXAMPLES)}; written as programs: rnn, conv1d, "
-        "softmax-ce; default: 2-2-1) or a .toml/.json lesson file; with --expr: the formula's "
-        "values as NAME=VALUE",
+        help=f"a built-in lesson ({', '.join(EXAMPLES)}; written as programs: "
+        f"{', '.join(PROGRAM_EXAMPLES)}; default: 2-2-1) or a .toml/.json lesson file; with "
+        "--expr: the formula's values as NAME=VALUE",
     )
     lab.add_argument("--expr", default=None, metavar="FORMULA",
                      help='a formula or a program instead of a lesson, e.g. "tanh(x1*w1 + b)" '
