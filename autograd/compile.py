@@ -116,6 +116,9 @@ class Line:
     expr: str
     comment: str = ""
     augmented: bool = False  # ``target += expr``: one more path's share of a gradient
+    # The gradient variable this share is a multiple of, when the multiplier is a value or a
+    # constant (finite whenever the forward pass was): the share is 0 when that gradient is.
+    guard: str = ""
 
     def text(self, comment: bool = True) -> str:
         code = f"{self.target} {'+=' if self.augmented else '='} {self.expr}"
@@ -251,6 +254,13 @@ def _times(local: ast.expr, g: ast.expr) -> ast.expr:
     return ast.BinOp(local, ast.Mult(), g)
 
 
+def _plain(local: ast.expr) -> bool:
+    """Whether a local derivative is a variable or a constant (``b``, ``1.0``, ``-1.0``)."""
+    if isinstance(local, ast.UnaryOp) and isinstance(local.op, ast.USub):
+        local = local.operand
+    return isinstance(local, (ast.Name, ast.Constant))
+
+
 def build_program(
     root: Value,
     inputs: Sequence[Value],
@@ -382,6 +392,7 @@ def _build(
     #    local * its gradient to each operand in operand order, the order backward() adds them.
     backward: list[Line] = []
     grad_code: dict[Value, ast.expr] = {}
+    guard_of: dict[Value, str] = {}  # a folded node's share: the gradient it is a multiple of
     started: set[Value] = set()
     if root in var:
         seeded = root in position and accumulate  # an input's gradient adds up over calls
@@ -397,6 +408,7 @@ def _build(
         env = envs[n]
         env["out"] = value_code(n)
         slope_var = local_names.get(n)
+        guard = guard_of.get(n, "") if n in folded else grad_var[n]
         for i, p in enumerate(parents):
             if (p not in var and p not in folded) or (p in position and p not in wanted_grads):
                 continue  # a constant, or an input whose gradient is not wanted
@@ -405,12 +417,16 @@ def _build(
                 backward.append(Line(slope_var, _code(local), op.rules[i]))
                 local = ast.Name(slope_var, ast.Load())
             share = _times(local, g)
+            # A value or a constant times the gradient: 0 (up to its sign) when it is 0.
+            share_guard = guard if _plain(local) and slope_var is None else ""
             if p in folded:  # its gradient is this share, written where it is used
                 grad_code[p] = share
+                guard_of[p] = share_guard
                 continue
             comment = op.rules[i] if slope_var is None else ""
             first = p not in started and not (accumulate and p in position)
-            backward.append(Line(grad_var[p], _code(share), comment, augmented=not first))
+            backward.append(Line(grad_var[p], _code(share), comment, augmented=not first,
+                                 guard=share_guard))  # fmt: skip
             started.add(p)
             grad_code[p] = ast.Name(grad_var[p], ast.Load())
     for v in inputs:  # inputs the output does not depend on
@@ -443,6 +459,7 @@ def write_program(
     extras: Sequence[Value] = (),
     shared: int = 0,
     comments: bool = True,
+    skip_zeros: bool = False,
 ) -> str:
     """The source of a function running ``program``.
 
@@ -456,6 +473,11 @@ def write_program(
     the output of each row, the values of the ``extras`` nodes for each row (nodes with a
     variable: see ``keep``), the summed gradients and the check over all rows.
     ``comments=False`` leaves out the rules in words (less text for Python to read).
+
+    ``skip_zeros=True`` writes the shares a gradient passes on under ``if d_z:``: where a relu
+    is off or a hinge is met, the gradient is 0 and so is each share (a value times 0), so
+    they are skipped. Every number is the same, but for the sign of a zero (0.0 for -0.0),
+    provided everything was finite: a program run this way must be checked (``check``).
     """
     ins = program.input_names
     douts = program.grad_names
@@ -463,7 +485,10 @@ def write_program(
     # The check in pieces: Python compiles a long sum recursively.
     pieces = [program.checked[i : i + MAX_FOLD] for i in range(0, len(program.checked), MAX_FOLD)]
     body = ["# forward", *[line.text(comments) for line in program.forward]]
-    body += ["# backward", *[line.text(comments) for line in program.backward]]
+    if skip_zeros:
+        body += ["# backward", *_skipping_zeros(program.backward, comments)]
+    else:
+        body += ["# backward", *[line.text(comments) for line in program.backward]]
     grads = f"({', '.join(douts)}{',' if douts else ''})"
     if signature == "plain":
         lines = [f"def f({', '.join(ins)}):", *[f"    {text}" for text in body]]
@@ -487,6 +512,33 @@ def write_program(
     lines += [f"        check += {' + '.join(piece)}" for piece in pieces]
     lines.append(f"    return outs, extras, {grads}, check")
     return "\n".join(lines) + "\n"
+
+
+MIN_SKIPPED = 4  # lines under one ``if``: fewer cost more to test than they save (measured)
+
+
+def _skipping_zeros(lines: list[Line], comments: bool) -> list[str]:
+    """The backward lines, each run of shares of one gradient under ``if <that gradient>:``.
+
+    A share first assigning its variable is written as ``+=`` after a ``= 0.0`` ahead of the
+    ``if``, so that the variable exists when the run is skipped (0.0 + x is x, but for -0.0).
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        guard = lines[i].guard
+        j = i + 1
+        while guard and j < len(lines) and lines[j].guard == guard:
+            j += 1
+        if j - i < MIN_SKIPPED:
+            out += [line.text(comments) for line in lines[i:j]]
+        else:
+            run = lines[i:j]
+            out += [f"{line.target} = 0.0" for line in run if not line.augmented]
+            out.append(f"if {guard}:")
+            out += [f"    {line.target} += {line.expr}" for line in run]
+        i = j
+    return out
 
 
 def make_function(source: str) -> Callable[..., tuple]:

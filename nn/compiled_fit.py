@@ -160,7 +160,7 @@ class _Compiled:
         shared = len(self.params)
         # No comments: nobody reads this one, and Python compiles a third less text.
         self.source = write_program(program, "batch", extras=outputs, shared=shared,
-                                    comments=False)  # fmt: skip
+                                    comments=False, skip_zeros=True)  # fmt: skip
         try:
             self.batch = make_function(self.source)
         except ValueError as error:

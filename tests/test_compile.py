@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd import NonFiniteWarning, Value, compile_graph, weighted_sum
-from autograd.compile import DataDependentError, compile_value, identifier
+from autograd.compile import (
+    DataDependentError,
+    build_program,
+    compile_value,
+    identifier,
+    make_function,
+    write_program,
+)
 from tests import randgraph
 from tests.randgraph import recipes
 
@@ -97,6 +104,52 @@ def test_fused_weighted_sum_compiles_to_backwards_numbers(xs, bias):
     out, grads = f(*xs)
     assert out == root.data
     assert all(close(g, v.grad) for g, v in zip(grads, leaves))
+
+
+@settings(max_examples=150, deadline=None)
+@given(all_op_recipes, st.lists(randgraph.floats, min_size=4, max_size=4))
+def test_a_batch_program_skipping_zero_gradients_sums_backwards_numbers(recipe, new):
+    # Two rows through one program that skips the shares of a zero gradient (a relu off, say):
+    # each gradient is the sum of the two rows' backward() gradients, the first row's first.
+    xs = recipe[0]
+    leaves = [Value(x) for x in xs]
+    program = build_program(build(recipe, leaves), leaves, accumulate=True)
+    f = make_function(write_program(program, "batch", skip_zeros=True))
+    rows = [tuple(xs), tuple(new[: len(xs)])]
+    try:
+        outs, _, grads, check = f((), rows, 1.0, (0.0,) * len(xs))
+    except (ArithmeticError, ValueError):
+        return  # an op undefined at one of the points: fit hands such a batch to the engine
+    if not math.isfinite(check + sum(grads)):
+        return  # the same: the engine takes it and warns
+    first, second = engine(recipe, rows[0]), engine(recipe, rows[1])
+    assert [close(o, w) for o, w in zip(outs, (first[0], second[0]))] == [True, True]
+    want = [a + b for a, b in zip(first[1], second[1])]
+    assert all(close(g, w) for g, w in zip(grads, want)), (grads, want)
+
+
+def test_the_shares_of_a_relu_that_is_off_are_skipped_and_sum_to_the_hand_gradient():
+    # y = sum_i v_i * relu(w_i * x + b_i): dy/dw_i = v_i * x where w_i*x + b_i > 0, else 0.
+    w, b, v = [Value(1.5), Value(-2.0), Value(0.5), Value(3.0)], Value(0.25), Value(-1.0)
+    x = Value(2.0, "x")
+    units = [(wi * x + b).relu() for wi in w]
+    y = weighted_sum([v, v, v, v], units)
+    program = build_program(y, [*w, b, v, x], accumulate=True, wrt=[*w, b, v])
+    source = write_program(program, "batch", shared=6, skip_zeros=True)
+    assert "if d_" in source
+    f = make_function(source)
+    rows = [(2.0,), (-1.0,)]  # at x = 2, w[1]'s unit is off; at x = -1, all but w[1]'s are
+    outs, _, grads, _ = f((1.5, -2.0, 0.5, 3.0, 0.25, -1.0), rows, 1.0, (0.0,) * 6)
+    ws, bb, vv = (1.5, -2.0, 0.5, 3.0), 0.25, -1.0
+    want = [0.0] * 6
+    for (xx,) in rows:
+        for i, wi in enumerate(ws):
+            if wi * xx + bb > 0:
+                want[i] += vv * xx
+                want[4] += vv
+                want[5] += wi * xx + bb
+    assert outs == pytest.approx([vv * sum(max(0.0, wi * xx + bb) for wi in ws) for (xx,) in rows])
+    assert grads == pytest.approx(tuple(want), rel=1e-15)
 
 
 # -- against plain math -----------------------------------------------------------------------
