@@ -530,7 +530,7 @@ def _skipping_zeros(lines: list[Line], comments: bool) -> list[str]:
         j = i + 1
         while guard and j < len(lines) and lines[j].guard == guard:
             j += 1
-        if j - i < MIN_SKIPPED:
+        if not guard or j - i < MIN_SKIPPED:
             out += [line.text(comments) for line in lines[i:j]]
         else:
             run = lines[i:j]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd import NonFiniteWarning, Value, compile_graph, weighted_sum
+from autograd import compile as compile_module
 from autograd.compile import (
     DataDependentError,
     build_program,
@@ -108,24 +110,41 @@ def test_fused_weighted_sum_compiles_to_backwards_numbers(xs, bias):
 
 @settings(max_examples=150, deadline=None)
 @given(all_op_recipes, st.lists(randgraph.floats, min_size=4, max_size=4))
-def test_a_batch_program_skipping_zero_gradients_sums_backwards_numbers(recipe, new):
-    # Two rows through one program that skips the shares of a zero gradient (a relu off, say):
-    # each gradient is the sum of the two rows' backward() gradients, the first row's first.
+def test_a_batch_program_skipping_zero_gradients_gives_backwards_numbers(recipe, new):
+    # The program that skips the shares of a zero gradient (a relu off, say): one row gives
+    # backward()'s numbers; two rows give, to the last bit (but for the sign of a zero), the
+    # sums of the program that skips nothing (pinned to backward() by the tests above).
     xs = recipe[0]
     leaves = [Value(x) for x in xs]
     program = build_program(build(recipe, leaves), leaves, accumulate=True)
-    f = make_function(write_program(program, "batch", skip_zeros=True))
+    with mock.patch.object(compile_module, "MIN_SKIPPED", 1):  # every share that can be
+        skipping = make_function(write_program(program, "batch", skip_zeros=True))
+    plain = make_function(write_program(program, "batch"))
     rows = [tuple(xs), tuple(new[: len(xs)])]
+    zeros = (0.0,) * len(xs)
     try:
-        outs, _, grads, check = f((), rows, 1.0, (0.0,) * len(xs))
+        outs, _, grads, check = skipping((), rows, 1.0, zeros)
+        (out,), _, row_grads, row_check = skipping((), rows[:1], 1.0, zeros)
     except (ArithmeticError, ValueError):
         return  # an op undefined at one of the points: fit hands such a batch to the engine
-    if not math.isfinite(check + sum(grads)):
+    if not math.isfinite(check + sum(grads) + row_check + sum(row_grads)):
         return  # the same: the engine takes it and warns
-    first, second = engine(recipe, rows[0]), engine(recipe, rows[1])
-    assert [close(o, w) for o, w in zip(outs, (first[0], second[0]))] == [True, True]
-    want = [a + b for a, b in zip(first[1], second[1])]
-    assert all(close(g, w) for g, w in zip(grads, want)), (grads, want)
+    want_out, want_grads = engine(recipe, rows[0])
+    assert close(out, want_out)
+    assert all(close(g, w) for g, w in zip(row_grads, want_grads)), (row_grads, want_grads)
+    assert (outs, grads) == plain((), rows, 1.0, zeros)[:3:2]
+
+
+def test_a_share_with_an_infinite_slope_is_never_skipped():
+    # d sqrt(x)/dx is infinite at 0: times a zero gradient it is NaN (in PyTorch too), which
+    # tells fit to hand the batch to the engine. Skipping it would give a quiet 0 instead.
+    x, z = Value(0.0, "x"), Value(-1.0, "z")
+    y = x.sqrt() * z.relu()
+    program = build_program(y, [x, z], accumulate=True)
+    with mock.patch.object(compile_module, "MIN_SKIPPED", 1):
+        f = make_function(write_program(program, "batch", skip_zeros=True))
+    _, _, (d_x, d_z), _ = f((), [(0.0, -1.0)], 1.0, (0.0, 0.0))
+    assert math.isnan(d_x) and d_z == 0.0
 
 
 def test_the_shares_of_a_relu_that_is_off_are_skipped_and_sum_to_the_hand_gradient():
