@@ -514,7 +514,9 @@ def write_program(
     return "\n".join(lines) + "\n"
 
 
-MIN_SKIPPED = 2  # lines under one ``if``; fine-grained 2-16-16-1 epoch: 1 and 2 alike, 4 is 5 % slower
+# Lines under one ``if`` at least; per epoch of the fine-grained 2-16-16-1 demo, 1 and 2 are
+# alike and 4 is 5 % slower.
+MIN_SKIPPED = 2
 
 
 def _skipping_zeros(lines: list[Line], comments: bool) -> list[str]:
@@ -689,6 +691,21 @@ class _Tracer:
     @label.setter
     def label(self, text: str) -> None:
         self.value.label = text
+
+    def traced_call(self, fn: Callable[..., Value], *args: object) -> _Tracer:
+        """``fn(*args)`` on the Values the tracers in ``args`` (or in lists in them) stand for.
+
+        For functions of Values that are not methods: ``weighted_sum`` calls this.
+        """
+
+        def plain(a: object) -> object:
+            if type(a) is _Tracer:
+                return a.value
+            if isinstance(a, (list, tuple)):
+                return type(a)(plain(x) for x in a)
+            return a
+
+        return _Tracer(fn(*[plain(a) for a in args]), f"a value computed from {self.name}")
 
     data = property(_refuse("reads .data"))
     grad = property(_refuse("reads .grad"))

@@ -352,7 +352,10 @@ def weighted_sum(
     single node per neuron, which makes a forward and backward pass several times faster. Its
     parents are ``(w_1..w_n, x_1..x_n[, bias])``.
     """
-    weights = tuple(weights)
+    weights, inputs = tuple(weights), tuple(inputs)
+    for a in (*weights, *inputs, bias):
+        if type(a) is not Value and hasattr(a, "traced_call"):  # compile_graph is tracing
+            return a.traced_call(weighted_sum, weights, inputs, bias)  # (autograd/compile.py)
     inputs = tuple(x if type(x) is Value else _lift(x, "weighted_sum") for x in inputs)
     if len(weights) != len(inputs):
         raise ValueError(

@@ -189,6 +189,28 @@ def test_neuron_gradients_equal_the_hand_derivation():
         )
 
 
+def test_a_function_calling_weighted_sum_compiles_to_the_hand_derivation():
+    def neuron(w1, w2, x1, x2, b):
+        return weighted_sum([w1, w2], [x1, x2], b).tanh()
+
+    f = compile_graph(neuron, 0.5, -1.0, 2.0, 0.3, 0.1)
+    assert "    v1 = w1 * x1 + w2 * x2 + b" in f.source.splitlines()
+    w1, w2, x1, x2, b = -0.7, 0.4, 1.5, -2.0, 0.25
+    out, grads = f(w1, w2, x1, x2, b)
+    t = math.tanh(w1 * x1 + w2 * x2 + b)
+    slope = 1.0 - t * t
+    assert out == pytest.approx(t, rel=1e-15)
+    want = (x1 * slope, x2 * slope, w1 * slope, w2 * slope, slope)
+    assert grads == pytest.approx(want, rel=1e-14)
+
+    def branching(w, x):
+        z = weighted_sum([w], [x])
+        return z if z > 0 else -z
+
+    with pytest.raises(DataDependentError):  # its result is traced too: a branch is still seen
+        compile_graph(branching, 1.0, 2.0)
+
+
 def test_source_names_the_inputs_and_labelled_nodes_and_states_each_rule():
     def neuron(x1, w1, b):
         z = x1 * w1 + b
