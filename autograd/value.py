@@ -45,7 +45,6 @@ def _result(data: float, op: Op, a: object, b: Value | None = None) -> Value:
     return out
 
 
-
 def apply_op(node: Value, operands: Sequence[Value]) -> Value:
     """``node``'s operation applied to other operands: a new node, with the op's domain check.
 
@@ -60,6 +59,7 @@ def apply_op(node: Value, operands: Sequence[Value]) -> Value:
     data = op.forward(*[v.data for v in operands])
     # an op of any arity keeps all its operands in one slot (see Value.parents)
     return _result(data, op, tuple(operands)) if op.arity == 0 else _result(data, op, *operands)
+
 
 def _check_number(data: object, what: str) -> float:
     """Turn a real number into a float, or raise TypeError saying what was given instead."""
