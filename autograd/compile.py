@@ -254,6 +254,21 @@ def _times(local: ast.expr, g: ast.expr) -> ast.expr:
     return ast.BinOp(local, ast.Mult(), g)
 
 
+def _masked(local: ast.expr, g: ast.expr) -> ast.expr:
+    """local * g for an op that masks: where local is 0 the share is exactly 0 (see ops.Op).
+
+    relu's ``0.0 if z <= 0.0 else 1.0`` gives ``0.0 if z <= 0.0 else g``.
+    """
+    if isinstance(local, ast.IfExp):
+        return ast.IfExp(local.test, _masked(local.body, g), _masked(local.orelse, g))
+    if isinstance(local, ast.Constant) and local.value == 0.0:
+        return ast.Constant(0.0)
+    if isinstance(local, ast.Constant):
+        return _times(local, g)
+    zero = ast.Compare(local, [ast.Eq()], [ast.Constant(0.0)])
+    return ast.IfExp(zero, ast.Constant(0.0), _times(local, g))
+
+
 def _plain(local: ast.expr) -> bool:
     """Whether a local derivative is a variable or a constant (``b``, ``1.0``, ``-1.0``)."""
     if isinstance(local, ast.UnaryOp) and isinstance(local.op, ast.USub):
@@ -416,7 +431,7 @@ def _build(
             if slope_var is not None and len(parents) == 1:
                 backward.append(Line(slope_var, _code(local), op.rules[i]))
                 local = ast.Name(slope_var, ast.Load())
-            share = _times(local, g)
+            share = _masked(local, g) if op.masks else _times(local, g)
             # A value or a constant times the gradient: 0 (up to its sign) when it is 0.
             share_guard = guard if _plain(local) and slope_var is None else ""
             if p in folded:  # its gradient is this share, written where it is used
@@ -433,6 +448,9 @@ def _build(
         if v not in started and not accumulate and v in wanted_grads:
             backward.append(Line(grad_var[v], "0.0", "the output does not depend on it"))
     checked = [var[n] for n in order if n._op is not None and n not in folded]
+    # ... and every gradient on the way: one that is infinite can be stopped by a relu that is
+    # off (it masks: see ops.Op), but backward() still warns about it, and so must the caller.
+    checked += [grad_var[n] for n in order if n in started and n not in position]
     return Program(
         root=root,
         inputs=inputs,

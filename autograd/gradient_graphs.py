@@ -51,9 +51,13 @@ def gradients(
             parents = parents_of(node)
             local = op.local_graph(node, *parents) if create_graph else node.local_grads()
             for parent, d in zip(parents, local):
+                old = grads.get(parent)
+                if type(d) is float and d == 0.0 and op.masks:  # see ops.Op: passes exactly 0
+                    if old is None:
+                        grads[parent] = 0.0
+                    continue
                 # 1.0 * g is g to the last bit: skip the node it would add to a gradient graph
                 c = g if type(d) is float and d == 1.0 else g * d
-                old = grads.get(parent)
                 grads[parent] = c if old is None else old + c
     return order, grads
 

@@ -158,7 +158,9 @@ class Op:
     expressions of the operands and ``out`` (``("b", "a")``). ``params`` binds the constants a
     family of ops shares its rules with (``{"n": 3.0}`` for ``x ** 3``). ``rules`` says each
     derivative in words, e.g. ``"d tanh(x)/dx = 1 - tanh(x)^2"``. ``arity`` is 1 or 2, or 0 for an
-    op with any number of operands (see ``Value.parents``).
+    op with any number of operands (see ``Value.parents``). ``masks``: where a derivative is 0
+    the operand gets exactly 0, whatever the gradient (relu: an infinite gradient does not pass
+    a unit that is off, as in PyTorch, where 0 * inf would be NaN).
 
     A node stores only its op and operands; derivatives are computed from the data already on
     the nodes when ``backward()`` needs them (a graph of a million scalars is memory-bound).
@@ -176,6 +178,7 @@ class Op:
         "forward",
         "local",
         "local_graph",
+        "masks",
     )
 
     def __init__(
@@ -189,6 +192,7 @@ class Op:
         check: Callable[..., None] | None = None,
         params: Mapping[str, float] | None = None,
         arity: int | None = None,
+        masks: bool = False,
     ) -> None:
         if len(local) != len(operands) or len(rules) != len(operands):
             raise ValueError(f"op {symbol!r}: one derivative and one rule per operand")
@@ -200,6 +204,7 @@ class Op:
         self.local_src = local
         self.params = dict(params or {})
         self.check = check
+        self.masks = masks
         floats = {**FLOAT_FUNCTIONS, **self.params}
         graphs = {**GRAPH_FUNCTIONS, **self.params}
         self.forward = _forward_function(operands, forward, floats, symbol)
@@ -352,12 +357,15 @@ SIGMOID = Op(
 
 # relu x = max(0, x). NaN stays NaN (as in PyTorch); the slope at exactly 0 is taken as 0. The
 # slope is a step function of x: a constant, whose own derivative is 0, so it has no graph.
+# PyTorch's relu backward is where(out <= 0, 0, g): a unit that is off passes exactly 0, even an
+# infinite g (masks), and at NaN the gradient passes (the slope written below is 1 there).
 RELU = Op(
     "relu",
     rules=("d relu(x)/dx = 1 if x > 0 else 0",),
     operands=("x",),
     forward="0.0 if x <= 0.0 else x",
-    local=("1.0 if x > 0.0 else 0.0",),
+    local=("0.0 if x <= 0.0 else 1.0",),
+    masks=True,
 )
 
 

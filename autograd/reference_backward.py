@@ -37,6 +37,8 @@ def chain_rule(order: list[Value], on_step: OnStep | None = None) -> None:
         if on_step is not None:
             on_step(node, local)  # the trace records the step here
         for parent, d in zip(node.parents, local):
+            if d == 0.0 and node.masks:  # a relu that is off passes 0, even 0 * inf (PyTorch)
+                continue
             parent.grad += d * node.grad  # the chain rule
 
 

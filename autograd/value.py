@@ -154,6 +154,11 @@ class Value:
         return self._op.symbol if self._op is not None else ""
 
     @property
+    def masks(self) -> bool:
+        """Whether a local derivative of 0 passes exactly 0, even times inf (relu; ops.Op)."""
+        return self._op is not None and self._op.masks
+
+    @property
     def is_leaf(self) -> bool:
         """True for a Value that no recorded operation produced (an input or a parameter)."""
         return self._op is None
