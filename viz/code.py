@@ -26,7 +26,7 @@ from autograd.compile import Program, build_program, identifier, write_program
 from nn.program import ProgramRun, Statement, parse_program
 from viz import numbers
 from viz.sheet import Explanation, Quantity
-from viz.value_sheet import SECTION_CONSTANTS, _unique_names
+from viz.value_sheet import SECTION_CONSTANTS, unique_names
 
 # The ops' helpers a script may call: copied from autograd/ops.py, or imported from math.
 _COPIED = {"power": ops.power, "exp": ops.exp, "sigmoid": ops.sigmoid, "softplus": ops.softplus}
@@ -329,8 +329,8 @@ def trace_code(
     names, grads = program.names, program.grads
 
     # The trace's own names for the nodes (value_sheet names them; the same function here).
-    sheet_names = _unique_names(order, {id(v) for v in constants})
-    constant_names = _unique_names(constants, set())
+    sheet_names = unique_names(order, {id(v) for v in constants})
+    constant_names = unique_names(constants, set())
     full = sheet_names[id(output)]
     out_name = full if full.replace("_", "").isalnum() else "f"
     exprs: dict[str, str] = {}

@@ -70,7 +70,7 @@ def _template(node: Value, names: dict[int, str]) -> tuple[str, list[str]]:
     return f"{op}(" + ", ".join(f"{{{k}}}" for k in range(len(parents))) + ")", parents
 
 
-def _unique_names(order: list[Value], constants: set[int]) -> dict[int, str]:
+def unique_names(order: list[Value], constants: set[int]) -> dict[int, str]:
     """A name per node, distinct for distinct nodes (``exp(x)`` and ``exp(x)#2``).
 
     Constants keep their number as their name in formulas (``1 + exp(x)``); without a gradient
@@ -117,9 +117,9 @@ def explain_value(
         inputs = [n for n in leaves if n.label]
     input_ids = {id(n) for n in inputs}
     constants = {id(n) for n in leaves if id(n) not in input_ids}
-    names = _unique_names(order, constants)  # in formulas a constant is its number: 1 + exp(x)
+    names = unique_names(order, constants)  # in formulas a constant is its number: 1 + exp(x)
     # ... and where its gradient is asked for, each constant has a name of its own: 1, 1#2.
-    constant_names = _unique_names([n for n in order if id(n) in constants], set())
+    constant_names = unique_names([n for n in order if id(n) in constants], set())
     full = names[id(output)]
     # The output gets a short name when its label is a whole formula: f = tanh(...).
     out_name = full if full.replace("_", "").isalnum() else "f"
