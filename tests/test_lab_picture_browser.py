@@ -16,7 +16,8 @@ pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
 # Every label of the picture (edge labels, the callout, the caption, column titles) and every
 # box (units, the loss, shared biases), as page rectangles; the step's own texts' font sizes.
 PICTURE = """
-const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+const box = e => {
+  const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
 const all = s => [...document.querySelectorAll(s)];
 return {
   labels: all('#lab-picture .pic-label').map(e => [e.textContent, box(e)]),
@@ -71,7 +72,8 @@ def show(browser, pages, lesson, step, size=DESKTOP):
 
 
 def overlap(a, b, slack=0.5):
-    return a[0] + slack < b[2] and b[0] + slack < a[2] and a[1] + slack < b[3] and b[1] + slack < a[3]
+    across = a[0] + slack < b[2] and b[0] + slack < a[2]
+    return across and a[1] + slack < b[3] and b[1] + slack < a[3]
 
 
 # a forward step, a gradient step, an update step, a training step of each lesson
