@@ -552,8 +552,9 @@
       if (e.w && (few || readsFew || mark.now.has(e.id))) labelled.push([e, a, b, few]);
     }
     // units
-    columns.forEach((units, c) => units.forEach((u) => drawUnit(gUnits, u, pos[u.id], dims[c], mark)));
-    drawLoss(gUnits, net.loss, pos.loss, dims[nC - 1], mark);
+    const finish = [];
+    columns.forEach((units, c) => units.forEach((u) => finish.push(drawUnit(gUnits, u, pos[u.id], dims[c], mark))));
+    finish.push(drawLoss(gUnits, net.loss, pos.loss, dims[nC - 1], mark));
     for (const b of net.biases) {
       const [x, y] = pos[b.id];
       const g = el("g", { class: "unit bias" + (mark.now.has(b.id) ? " now" : mark.reads.has(b.id) ? " reads" : ""), "data-id": b.id });
@@ -571,6 +572,7 @@
       g.appendChild(el("title", {}, tipLines(b.id).join("\n")));
       obstacles.push([x - w / 2, y - 11, x + w / 2, y + 11]);
     }
+    finish.forEach((f) => f());
     for (const id in pos) if (dim[id]) obstacles.push([pos[id][0] - dim[id][0] / 2, pos[id][1] - dim[id][1] / 2, pos[id][0] + dim[id][0] / 2, pos[id][1] + dim[id][1] / 2]);
     for (const t of svg.querySelectorAll(".pic-label")) {
       const r = t.getBBox();
@@ -694,27 +696,26 @@
     const g = el("g", { class: cls, "data-id": id, tabindex: "-1" });
     g.appendChild(el("rect", { x: p[0] - bw / 2, y: p[1] - bh / 2, width: bw, height: bh, rx: 8 }));
     g0.appendChild(g);
-    // Only rows that fit whole: a cut-off number is worse than none (tap the unit for all).
-    const lines = Math.max(1, Math.floor((bh - 5) / 15));
-    const shown = [];
-    for (const [text, c] of rows) {
-      if (shown.length >= lines) break;
-      const t = el("text", { x: p[0], "text-anchor": "middle", class: c }, text);
-      g.appendChild(t);
-      if (t.getComputedTextLength() > bw - 6) { g.removeChild(t); continue; }
-      shown.push(t);
-    }
-    const y0 = p[1] - (shown.length - 1) * 7.5 + 4;
-    shown.forEach((t, k) => t.setAttribute("y", y0 + 15 * k));
     g.appendChild(el("title", {}, tipLines(id).join("\n")));
+    const texts = rows.map(([text, c]) => g.appendChild(el("text", { x: p[0], "text-anchor": "middle", class: c }, text)));
+    // Measured once every box is drawn (one layout for all), then: only rows that fit whole, a
+    // cut-off number is worse than none (tap the unit for all).
+    return () => {
+      const lines = Math.max(1, Math.floor((bh - 5) / 15));
+      const fits = texts.map((t) => t.getComputedTextLength() <= bw - 6);
+      const shown = [];
+      texts.forEach((t, k) => { if (fits[k] && shown.length < lines) shown.push(t); else g.removeChild(t); });
+      const y0 = p[1] - (shown.length - 1) * 7.5 + 4;
+      shown.forEach((t, k) => t.setAttribute("y", y0 + 15 * k));
+    };
   }
   function drawUnit(g0, u, p, dims, mark) {
     const cls = "unit " + u.role + (mark.now.has(u.id) ? " now" : mark.reads.has(u.id) ? " reads" : "");
-    drawBox(g0, cls, u.id, p, dims, unitRows(u, false));
+    return drawBox(g0, cls, u.id, p, dims, unitRows(u, false));
   }
   function drawLoss(g0, loss, p, dims, mark) {
     const cls = "unit loss" + (mark.now.has("loss") ? " now" : mark.reads.has("loss") ? " reads" : "");
-    drawBox(g0, cls, "loss", p, dims, lossRows(loss, false));
+    return drawBox(g0, cls, "loss", p, dims, lossRows(loss, false));
   }
 
   function tipLines(id) {  // every number the element shows, as far as the steps have come
