@@ -165,3 +165,20 @@ def test_a_training_step_shows_the_network_after_that_many_updates(browser, page
     assert number_after(found["units"]["loss"][0], "L =") == pytest.approx(
         sgd_2_2_1(0)[1]["L"], rel=2e-6)  # fmt: skip
     browser.save_screenshot(str(ARTIFACTS / f"lab-picture-training-{size[0]}x{size[1]}.png"))
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["1280x800", "390x844"])
+@pytest.mark.parametrize("lesson", ["2-2-1", "2-2-2"])
+def test_every_box_of_a_small_lesson_shows_its_output_at_both_sizes(browser, pages, lesson, size):
+    # after the loss step every a is known; a box too narrow for "out_h1 = 0.59327" on one line
+    # writes it on two, never leaves it out
+    response = pages[lesson][1]
+    found = show(browser, pages, lesson, "loss", size)
+    values = response["values"]
+    for column in response["network"]["columns"][1:]:
+        for unit in column["units"]:
+            shown = " ".join(found["units"][unit["id"]])
+            assert shown.startswith(values[unit["a"]]["symbol"]), (unit["id"], shown)
+            assert number_after(shown, "=") == pytest.approx(values[unit["a"]]["value"],
+                                                             rel=2e-6)  # fmt: skip
+    assert found["units"]["loss"], "the loss box is empty"

@@ -697,14 +697,21 @@
     g.appendChild(el("rect", { x: p[0] - bw / 2, y: p[1] - bh / 2, width: bw, height: bh, rx: 8 }));
     g0.appendChild(g);
     g.appendChild(el("title", {}, tipLines(id).join("\n")));
-    const texts = rows.map(([text, c]) => g.appendChild(el("text", { x: p[0], "text-anchor": "middle", class: c }, text)));
+    const text = (t, c) => g.appendChild(el("text", { x: p[0], "text-anchor": "middle", class: c }, t));
+    // each row whole, and cut at its " = " into two lines for a box too narrow for it whole
+    const texts = rows.map(([t, c]) => {
+      const i = t.indexOf(" = ");
+      return [[text(t, c)], i < 0 ? null : [text(t.slice(0, i), c), text("= " + t.slice(i + 3), c)]];
+    });
     // Measured once every box is drawn (one layout for all), then: only rows that fit whole, a
     // cut-off number is worse than none (tap the unit for all).
     return () => {
       const lines = Math.max(1, Math.floor((bh - 5) / 15));
-      const fits = texts.map((t) => t.getComputedTextLength() <= bw - 6);
+      const fit = (ts) => ts && ts.every((t) => t.getComputedTextLength() <= bw - 6);
+      const choice = texts.map(([whole, cut]) => (fit(whole) ? whole : fit(cut) ? cut : null));
       const shown = [];
-      texts.forEach((t, k) => { if (fits[k] && shown.length < lines) shown.push(t); else g.removeChild(t); });
+      choice.forEach((ts) => { if (ts && shown.length + ts.length <= lines) shown.push(...ts); });
+      for (const [whole, cut] of texts) for (const t of [...whole, ...(cut || [])]) if (!shown.includes(t)) g.removeChild(t);
       const y0 = p[1] - (shown.length - 1) * 7.5 + 4;
       shown.forEach((t, k) => t.setAttribute("y", y0 + 15 * k));
     };
