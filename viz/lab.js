@@ -623,11 +623,14 @@
       const lines = edgeLines(e, few || now || mark.reads.has(e.id), now && hideNow);
       const ts = [0.3, 0.7, 0.5, 0.2, 0.8, 0.4, 0.6, 0.12, 0.88];
       let placed = false;
-      // the lines as they are, then cut before a "→" (else a "=") into a narrow block, then at both
+      // the lines as they are, then ever narrower: the gradient on two lines, the new value on
+      // its own line, the weight's "= value" on its own line
       const cut = (l, at) => { const i = l.indexOf(at); return i < 0 ? [l] : [l.slice(0, i), at.trim() + " " + l.slice(i + at.length)]; };
-      const narrow = lines.flatMap((l) => (l.includes(" → ") ? cut(l, " → ") : cut(l, " = ")));
-      const narrowest = lines.flatMap((l) => cut(l, " → ").flatMap((m) => cut(m, " = ")));
-      for (const block of [lines, narrow, narrowest]) {
+      const [first, ...rest] = lines;
+      const gradCut = rest.flatMap((l) => cut(l, " = "));
+      const forms = [lines, [first, ...gradCut], [...cut(first, " → "), ...gradCut],
+        [...cut(first, " → ").flatMap((m) => cut(m, " = ")), ...gradCut]];
+      for (const block of forms) {
         const t = textBlock(block, "edge-label pic-label" + (now ? " now" : ""));
         t.setAttribute("data-edge", e.id);
         gLabels.appendChild(t);
