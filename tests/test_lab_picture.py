@@ -176,3 +176,34 @@ def test_a_big_lesson_carries_its_first_passes_only_and_says_which():
     assert 1 <= kept < 100
     assert [s["pass"] for s in training] == [True] * kept + [False] * (100 - kept)
     assert [p["step"] for p in response["passes"]] == [s["index"] for s in training[:kept]]
+
+
+@pytest.mark.parametrize("name", ["2-2-1", "1-1-1", "softmax", "2-2-2"])
+def test_every_pass_holds_every_number_the_picture_shows(name):
+    response = handle({"lesson": {"builtin": name}, "steps": 3})
+    net = response["network"]
+    wanted = {"loss", *net["loss"]["targets"], *(b["symbol"] for b in net["biases"])}
+    wanted |= {e["w"] for e in net["edges"] if e["w"]}
+    for column in net["columns"]:
+        for unit in column["units"]:
+            wanted |= {unit.get(k) for k in ("a", "z", "bias")} - {None}
+    assert len(response["passes"]) == 3
+    for record in response["passes"]:
+        assert set(record["values"]) == wanted
+        for entry in record["values"].values():
+            assert math.isfinite(entry["value"]) and entry["text"]
+
+
+@pytest.mark.parametrize("name", ["softmax", "2-2-2"])
+def test_the_passes_are_the_labelled_lessons_numbers_after_each_update(name):
+    # the same numbers as nn.lesson.iterate_lesson's fully labelled graphs, another path
+    from nn.examples import build_example
+    from nn.lesson import engine_values, iterate_lesson
+
+    response = handle({"lesson": {"builtin": name}, "steps": 2})
+    run = iterate_lesson(build_example(name), 2)
+    next(run)  # before training
+    for record, lesson in zip(response["passes"], run):
+        engine = engine_values(lesson)
+        for key, entry in record["values"].items():
+            assert entry["value"] == pytest.approx(engine[key], rel=1e-12, abs=1e-15), key
