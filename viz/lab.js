@@ -63,6 +63,7 @@
     return e;
   }
   function known(name) {  // a value's text once the current step has reached it, else null
+    if (state.pass) return state.pass.values[name] || null;  // a training step's own pass
     const v = state.data.values[name];
     if (!v) return null;
     if (v.step > state.step) return null;
@@ -252,6 +253,7 @@
     if (!steps.length) return;
     state.step = Math.max(0, Math.min(index, steps.length - 1));
     const s = steps[state.step];
+    state.pass = passOf(s);
     $("lab-count").textContent = "step " + (state.step + 1) + " of " + steps.length;
     $("lab-section-name").textContent = s.section;
     for (const b of $("lab-sections").children) {
@@ -376,50 +378,154 @@
     if (state.data.kind === "lesson") drawNetwork(); else drawGraph($("lab-picture"), state.data.graph, true);
   }
 
+  // The picture shows one pass of the network at a time: the first (before training), with
+  // each number appearing at its step, or at a training step the network as that many updates
+  // left it (every number from that pass, carried by the response; see viz/lab.py _passes).
+  function passOf(s) {
+    const data = state.data;
+    if (!s || !s.after || !data.passes) return null;
+    if (!data.passByAfter) { data.passByAfter = {}; for (const p of data.passes) data.passByAfter[p.after] = p; }
+    return data.passByAfter[s.after] || null;
+  }
+  function caption(s) {
+    if (s.after) {
+      return state.pass ? "the network after " + s.after + (s.after === 1 ? " update" : " updates")
+        : "the network before training (a lesson this large keeps only its first " + (state.data.passes || []).length + " updates)";
+    }
+    return s.section.startsWith("Update") ? "the network before training; → its new numbers" : "the network before training";
+  }
+  function longest(name) {  // the longest text a name has in any pass: the boxes are sized once
+    const v = state.data.values[name];
+    let text = v ? v.text : "?";
+    for (const p of state.data.passes || []) { const q = p.values[name]; if (q && q.text.length > text.length) text = q.text; }
+    return text;
+  }
+  function weightOf(name) {  // the weight an edge is drawn with: this pass's, else the given one
+    const v = state.pass ? state.pass.values[name] : state.data.values[name];
+    return v ? v.value : 0;
+  }
+
+  // Boxes of the picture, [left, top, right, bottom], that labels must keep clear of.
+  function overlaps(a, b) { return a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]; }
+  function placeAt(g, box, rect) {  // move a group measured at the origin so its box is rect
+    g.setAttribute("transform", "translate(" + (rect[0] - box.x).toFixed(1) + "," + (rect[1] - box.y).toFixed(1) + ")");
+  }
+  // Try each candidate rectangle (left, top) of a w×h block; the first inside the picture and
+  // clear of every obstacle (with a pixel to spare) is taken and becomes an obstacle itself.
+  function findSpot(candidates, w, h, area, obstacles) {
+    // each candidate as given, then slid sideways into the picture (a box at its right edge)
+    const slid = candidates.map(([x, y]) => [Math.max(area[0], Math.min(area[2] - w, x)), y]);
+    for (const [x, y] of [...candidates, ...slid]) {
+      const r = [x, y, x + w, y + h];
+      if (r[0] < area[0] || r[1] < area[1] || r[2] > area[2] || r[3] > area[3]) continue;
+      const grown = [r[0] - 1, r[1] - 1, r[2] + 1, r[3] + 1];
+      if (obstacles.some((o) => overlaps(grown, o))) continue;
+      obstacles.push(r);
+      return r;
+    }
+    return null;
+  }
+  function textBlock(lines, cls) {  // a text of one line per entry, centred, at the origin
+    const t = el("text", { class: cls, "text-anchor": "middle" });
+    lines.forEach((line, k) => t.appendChild(el("tspan", { x: 0, dy: k ? 14 : 0 }, line)));
+    return t;
+  }
+
   function drawNetwork() {
     const svg = $("lab-picture");
     svg.textContent = "";
     const net = state.data.network;
     const [W, H] = size();
     applyView(svg, W, H);
+    const s = state.data.steps[state.step];
     // Portrait screens (phones) draw the layers top to bottom: the units then get the width.
     const vertical = W < 560 || W < 0.9 * H;
-    const top = vertical ? 6 : 26, pad = 8, bottom = 40;  // the zoom buttons sit at the bottom
-    const px = (x) => pad + x * (W - 2 * pad), py = (y) => top + y * (H - top - bottom);
-    const X = (x, y) => (vertical ? px(y) : px(x)), Y = (x, y) => (vertical ? py(x) : py(y));
-    const across = vertical ? net.rows : net.n_columns, along = vertical ? net.n_columns : net.rows;
-    const colW = (W - 2 * pad) / across, rowH = (H - top - bottom) / along;
-    const bw = Math.min(170, colW * (vertical ? 0.9 : 0.7)), bh = Math.min(86, rowH * (vertical ? 0.62 : 0.84));
-    const lines = Math.max(1, Math.floor((bh - 4) / 15));
+    // a caption line says which pass the numbers are of; the zoom buttons sit at the bottom
+    const top = vertical ? 24 : 40, pad = 8, bottom = 40;
     const mark = lit();
-    const pos = {};
-    for (const c of net.columns) for (const u of c.units) pos[u.id] = [X(u.x, u.y), Y(u.x, u.y)];
-    pos.loss = [X(net.loss.x, net.loss.y), Y(net.loss.x, net.loss.y)];
-    for (const b of net.biases) pos[b.id] = [X(b.x, b.y), Y(b.x, b.y)];
-    if (!vertical) {  // column titles (on a phone the legend names the rows' colours)
-      net.columns.forEach((c) => svg.appendChild(el("text", { x: px(c.units[0].x), y: 16, "text-anchor": "middle", class: "col-title" }, c.title)));
-      svg.appendChild(el("text", { x: px(net.loss.x), y: 16, "text-anchor": "middle", class: "col-title" }, "loss"));
+    const columns = net.columns.map((c) => c.units);
+    const nC = net.n_columns;
+    // Each column's boxes are as wide as their longest row (measured in the page's own font),
+    // so the gaps between columns - where the weights are written - get the rest.
+    const sizing = columns.map((units) => units.map((u) => unitRows(u, true)));
+    sizing.push([lossRows(net.loss, true)]);
+    const nRows = sizing.map((col) => Math.max(1, ...col.map((rows) => rows.length)));
+    const measure = el("g", { class: "measure" });
+    svg.appendChild(measure);
+    const texts = sizing.map((col) => col.map((rows) => rows.map(([text, c]) => {
+      const t = el("text", { class: c }, text); measure.appendChild(t); return t;
+    })));
+    const widthOf = new Map();
+    sizing.forEach((col, c) => col.forEach((rows, u) => rows.forEach(([text], r) => widthOf.set(text, texts[c][u][r].getComputedTextLength()))));
+    svg.removeChild(measure);
+    const need = sizing.map((col) => Math.max(50, ...col.map((rows) => Math.max(0, ...rows.map(([t]) => widthOf.get(t) || 0)))) + 14);
+    const across = vertical ? net.rows : nC, along = vertical ? nC : net.rows;
+    const colW = (W - 2 * pad) / across, rowH = (H - top - bottom) / along;
+    const dims = [], cx = [];
+    if (vertical) {
+      const bw = Math.min(170, colW * 0.9);
+      for (let c = 0; c < nC; c++) dims.push([bw, Math.max(20, Math.min(rowH * 0.62, 15 * nRows[c] + 10))]);
+    } else {
+      // each gap gets 24 px, and the rest of the width by how many weights it has to write
+      const edgesInto = {};
+      for (const e of net.edges) if (e.w) { const k = e.to.split("-")[0]; edgesInto[k] = (edgesInto[k] || 0) + 1; }
+      const weights = [];
+      for (let c = 0; c < nC - 1; c++) weights.push(c < nC - 2 ? Math.min(4, edgesInto["u" + (c + 1)] || 1) : 0.1);
+      const total = weights.reduce((a, b) => a + b, 0);
+      let widths = need.map((w) => Math.min(w, 190));
+      // too wide together: the widest columns give way first (narrow ones keep their rows)
+      const room = W - 2 * pad - 30 * (nC - 1);
+      let cap = 190;
+      while (cap > 40 && widths.reduce((a, w) => a + Math.min(w, cap), 0) > room) cap -= 2;
+      widths = widths.map((w) => Math.min(w, cap));
+      const free = W - 2 * pad - widths.reduce((a, b) => a + b, 0) - 24 * (nC - 1);
+      let x = pad;
+      for (let c = 0; c < nC; c++) {
+        cx.push(x + widths[c] / 2);
+        x += widths[c] + (c < nC - 1 ? 24 + Math.max(0, free) * weights[c] / total : 0);
+        dims.push([widths[c], Math.max(20, Math.min(rowH * 0.84, 15 * nRows[c] + 10))]);
+      }
+    }
+    const py = (y) => top + y * (H - top - bottom), px = (x) => pad + x * (W - 2 * pad);
+    const colOf = (x) => Math.max(0, Math.min(nC - 1, Math.round(x * nC - 0.5)));
+    const P = (x, y) => (vertical ? [px(y), py(x)] : [cx[colOf(x)], py(y)]);
+    const pos = {}, dim = {};
+    columns.forEach((units, c) => units.forEach((u) => { pos[u.id] = P(u.x, u.y); dim[u.id] = dims[c]; }));
+    pos.loss = P(net.loss.x, net.loss.y);
+    dim.loss = dims[nC - 1];
+    for (const b of net.biases) pos[b.id] = P(b.x, b.y);
+    const obstacles = [];
+    const area = [1, 1, W - 1, H - bottom + 4];
+    // the caption and the column titles (on a phone the legend names the rows' colours)
+    const cap = el("text", { x: pad, y: vertical ? 15 : 14, class: "pic-caption pic-label" + (state.pass ? " after" : "") }, caption(s));
+    svg.appendChild(cap);
+    if (!vertical) {
+      net.columns.forEach((c, k) => svg.appendChild(el("text", { x: cx[k], y: 32, "text-anchor": "middle", class: "col-title pic-label" }, c.title)));
+      svg.appendChild(el("text", { x: cx[nC - 1], y: 32, "text-anchor": "middle", class: "col-title pic-label" }, "loss"));
     }
     const ends = (from, to) => (vertical
-      ? [[pos[from][0], pos[from][1] + bh / 2], [pos[to][0], pos[to][1] - bh / 2]]
-      : [[pos[from][0] + bw / 2, pos[from][1]], [pos[to][0] - bw / 2, pos[to][1]]]);
+      ? [[pos[from][0], pos[from][1] + dim[from][1] / 2], [pos[to][0], pos[to][1] - dim[to][1] / 2]]
+      : [[pos[from][0] + dim[from][0] / 2, pos[from][1]], [pos[to][0] - dim[to][0] / 2, pos[to][1]]]);
     // edges
     let maxW = 0;
-    for (const e of net.edges) if (e.w) maxW = Math.max(maxW, Math.abs(state.data.values[e.w].value));
+    for (const e of net.edges) if (e.w) maxW = Math.max(maxW, Math.abs(weightOf(e.w)));
     const perLayer = {}, readsIn = {};
     for (const e of net.edges) {
       const k = e.to.split("-")[0];
       perLayer[k] = (perLayer[k] || 0) + 1;
       if (mark.reads.has(e.id)) readsIn[k] = (readsIn[k] || 0) + 1;
     }
-    const gEdges = el("g"), gLabels = el("g");
+    const gEdges = el("g"), gUnits = el("g"), gLabels = el("g");
     svg.appendChild(gEdges);
+    svg.appendChild(gUnits);
+    svg.appendChild(gLabels);
+    const labelled = [];
     for (const e of net.edges) {
       const [a, b] = ends(e.from, e.to);
       const cls = "edge" + (mark.now.has(e.id) ? " now" : mark.reads.has(e.id) ? " reads" : "");
       let color = "#9ca3af", width = 1.2;
       if (e.w) {
-        const v = state.data.values[e.w].value;
+        const v = weightOf(e.w);
         color = v > 0 ? "var(--pos)" : v < 0 ? "var(--neg)" : "#9ca3af";
         width = maxW ? 0.8 + 4 * Math.abs(v) / maxW : 1.2;
       }
@@ -438,104 +544,188 @@
       }
       gEdges.appendChild(line);
       // Weights are written on their edges when a layer has few; otherwise only the step's own
-      // and, when there are a handful, the ones it reads: more labels would cover each other.
+      // and, when there are a handful, the ones it reads. Each label is put where it covers
+      // no box and no other label, or not at all (then its edge's tooltip and a tap show it).
       const layer = e.to.split("-")[0];
-      const few = perLayer[layer] <= 4 && !vertical && colW > 150;
-      const readsFew = mark.reads.has(e.id) && readsIn[layer] <= 4 && !vertical;
-      const roomy = colW - bw >= 110;  // a label needs a gap between the columns
-      const labelled = e.w && (few || (roomy && (readsFew || mark.now.has(e.id))));
-      if (labelled) {
-        const t = few ? 0.36 : 0.5;  // near the tail: the edges of one unit fan apart there
-        const lx = a[0] + (b[0] - a[0]) * t, ly = a[1] + (b[1] - a[1]) * t - 4;
-        const w = known(e.w);
-        const g = known("dL/d" + e.w);
-        let text = symbolOf(e.w) + " = " + (w ? w.text : "?");
-        if (g && (mark.now.has(e.id) || few)) text += "  ∂ " + g.text;
-        gLabels.appendChild(el("text", { x: lx, y: ly, "text-anchor": "middle", class: "edge-label" + (mark.now.has(e.id) ? " now" : "") }, text));
-      }
+      const few = perLayer[layer] <= 4;
+      const readsFew = mark.reads.has(e.id) && readsIn[layer] <= 4;
+      if (e.w && (few || readsFew || mark.now.has(e.id))) labelled.push([e, a, b, few]);
     }
     // units
-    const gUnits = el("g");
-    svg.appendChild(gUnits);
-    svg.appendChild(gLabels);
-    const boxes = [];
-    for (const c of net.columns) for (const u of c.units) boxes.push(u);
-    for (const u of boxes) drawUnit(gUnits, u, pos[u.id], bw, bh, lines, mark);
-    drawLoss(gUnits, net.loss, pos.loss, bw, bh, lines, mark);
+    const finish = [];
+    columns.forEach((units, c) => units.forEach((u) => finish.push(drawUnit(gUnits, u, pos[u.id], dims[c], mark))));
+    finish.push(drawLoss(gUnits, net.loss, pos.loss, dims[nC - 1], mark));
     for (const b of net.biases) {
       const [x, y] = pos[b.id];
       const g = el("g", { class: "unit bias" + (mark.now.has(b.id) ? " now" : mark.reads.has(b.id) ? " reads" : ""), "data-id": b.id });
       for (const to of b.to) {
-        const end = vertical ? [pos[to][0] + bw / 2, pos[to][1]] : [pos[to][0], pos[to][1] + bh / 2];
+        const end = vertical ? [pos[to][0] + dim[to][0] / 2, pos[to][1]] : [pos[to][0], pos[to][1] + dim[to][1] / 2];
         gEdges.appendChild(el("line", { x1: x, y1: y, x2: end[0], y2: end[1], stroke: "#9ca3af", "stroke-dasharray": "2 3" }));
       }
-      const v = known(b.symbol);
-      const text = symbolOf(b.symbol) + " = " + (v ? v.text : "?") + " (shared)";
-      const w = Math.max(bw, textWidth(text, 12) + 12);
-      g.appendChild(el("rect", { x: x - w / 2, y: y - 11, width: w, height: 22, rx: 6 }));
-      g.appendChild(el("text", { x: x, y: y + 4, "text-anchor": "middle" }, text));
-      g.appendChild(el("title", {}, tipLines(b.id).join("\n")));
+      const v = known(b.symbol), nv = b.new && !state.pass ? known(b.new) : null;
+      const text = symbolOf(b.symbol) + " = " + (v ? v.text : "?") + (nv ? " → " + nv.text : "") + " (shared)";
+      const t = el("text", { x: x, y: y + 4, "text-anchor": "middle" }, text);
+      g.appendChild(t);
       gUnits.appendChild(g);
+      const w = Math.max(dim[b.to[0]][0], t.getComputedTextLength() + 12);
+      g.insertBefore(el("rect", { x: x - w / 2, y: y - 11, width: w, height: 22, rx: 6 }), t);
+      g.appendChild(el("title", {}, tipLines(b.id).join("\n")));
+      obstacles.push([x - w / 2, y - 11, x + w / 2, y + 11]);
     }
-    // the current element's number, large enough to read at any size
-    const s = state.data.steps[state.step];
+    finish.forEach((f) => f());
+    for (const id in pos) if (dim[id]) obstacles.push([pos[id][0] - dim[id][0] / 2, pos[id][1] - dim[id][1] / 2, pos[id][0] + dim[id][0] / 2, pos[id][1] + dim[id][1] / 2]);
+    for (const t of svg.querySelectorAll(".pic-label")) {
+      const r = t.getBBox();
+      obstacles.push([r.x, r.y, r.x + r.width, r.y + r.height]);
+    }
+    // the current element's number, large enough to read at any size, beside its box
+    const hideNow = state.quiz && s.quiz && !state.answers[s.index];
     const id = s.lights[0];
-    if (id && pos[id] && !(state.quiz && s.quiz && !state.answers[s.index])) {
-      let [x, y] = pos[id];
-      if (id.startsWith("e")) {
-        const e = net.edges.find((q) => q.id === id);
-        const [a, b] = ends(e.from, e.to);
-        x = (a[0] + b[0]) / 2 + (vertical ? 0 : 0);
-        y = (a[1] + b[1]) / 2 + 18;
-      } else y = y - bh / 2 - 14;
-      const text = s.symbol + " = " + s.text;
-      const w = textWidth(text, 13) + 14;
-      x = Math.max(w / 2 + 2, Math.min(W - w / 2 - 2, x));
-      y = Math.max(13, Math.min(H - 13, y < 13 ? pos[id][1] + bh / 2 + 14 : y));
-      const g = el("g", { class: "callout" });
-      g.appendChild(el("rect", { x: x - w / 2, y: y - 11, width: w, height: 22, rx: 5 }));
-      g.appendChild(el("text", { x: x, y: y + 5, "text-anchor": "middle" }, text));
+    const callout = (text, candidatesOf, anchor) => {
+      const g = el("g", { class: "callout pic-label" });
+      const t = el("text", { x: 0, y: 0, "text-anchor": "middle" }, text);
+      g.appendChild(t);
       svg.appendChild(g);
+      const r = t.getBBox();
+      const w = r.width + 14, h = r.height + 6;
+      g.insertBefore(el("rect", { x: r.x - 7, y: r.y - 3, width: w, height: h, rx: 5 }), t);
+      const near = candidatesOf(w, h);
+      let spot = findSpot(near, w, h, area, obstacles);
+      if (!spot && anchor) {
+        // no room beside it (a wide layer): the free place nearest to it, with a leader line
+        const grid = [];
+        for (let y = area[1]; y + h <= area[3]; y += 8) for (let x = area[0]; x + w <= area[2]; x += 8) grid.push([x, y]);
+        const d = ([x, y]) => (x + w / 2 - anchor[0]) ** 2 + (y + h / 2 - anchor[1]) ** 2;
+        grid.sort((p, q) => d(p) - d(q));
+        spot = findSpot(grid, w, h, area, obstacles);
+        if (spot) {
+          const c = [(spot[0] + spot[2]) / 2, spot[1] > anchor[1] ? spot[1] : spot[3]];
+          gEdges.appendChild(el("line", { x1: c[0], y1: c[1], x2: anchor[0], y2: anchor[1], class: "callout-leader" }));
+        }
+      }
+      if (!spot) { svg.removeChild(g); return false; }
+      placeAt(g, { x: r.x - 7, y: r.y - 3 }, spot);
+      return true;
+    };
+    const litEdge = id && id.startsWith("e") ? labelled.find(([e]) => e.id === id) : null;
+    if (id && pos[id] && !hideNow) {
+      const [x, y] = pos[id], [bw, bh] = dim[id] || [0, 0];
+      callout(s.symbol + " = " + s.text, (w, h) => [
+        [x - w / 2, y - bh / 2 - h - 4], [x - w / 2, y + bh / 2 + 4], [x + bw / 2 + 4, y - h / 2],
+        [x - bw / 2 - w - 4, y - h / 2], [x - w / 2, y - bh / 2 - h - 30], [x - w / 2, y + bh / 2 + 30]], [x, y]);
     }
+    // edge labels: the step's own first, then what it reads, then the rest
+    const order = (e) => (mark.now.has(e.id) ? 0 : mark.reads.has(e.id) ? 1 : 2);
+    labelled.sort((p, q) => order(p[0]) - order(q[0]));
+    let litShown = false;
+    for (const [e, a, b, few] of labelled) {
+      const now = mark.now.has(e.id);
+      const lines = edgeLines(e, few || now || mark.reads.has(e.id), now && hideNow);
+      const ts = [0.3, 0.7, 0.5, 0.2, 0.8, 0.4, 0.6, 0.12, 0.88];
+      let placed = false;
+      // the lines as they are, then ever narrower: the gradient on two lines, the new value on
+      // its own line, the weight's "= value" on its own line
+      const cut = (l, at) => { const i = l.indexOf(at); return i < 0 ? [l] : [l.slice(0, i), at.trim() + " " + l.slice(i + at.length)]; };
+      const [first, ...rest] = lines;
+      const gradCut = rest.flatMap((l) => cut(l, " = "));
+      const forms = [lines, [first, ...gradCut], [...cut(first, " → "), ...gradCut],
+        [...cut(first, " → ").flatMap((m) => cut(m, " = ")), ...gradCut]];
+      for (const block of forms) {
+        const t = textBlock(block, "edge-label pic-label" + (now ? " now" : ""));
+        t.setAttribute("data-edge", e.id);
+        gLabels.appendChild(t);
+        const r = t.getBBox();
+        const cands = [];
+        // a level edge keeps its line visible: its label goes above or below it first
+        const level = Math.abs(b[1] - a[1]) < 0.15 * Math.abs(b[0] - a[0]);
+        for (const f of ts) {
+          const x = a[0] + (b[0] - a[0]) * f, y = a[1] + (b[1] - a[1]) * f;
+          const centred = [x - r.width / 2, y - r.height / 2], above = [x - r.width / 2, y - r.height - 3], below = [x - r.width / 2, y + 3];
+          cands.push(...(level ? [above, below, centred] : [centred, above, below]), [x + 4, y - r.height / 2], [x - r.width - 4, y - r.height / 2]);
+        }
+        const spot = findSpot(cands, r.width, r.height, area, obstacles);
+        if (spot) { placeAt(t, r, spot); placed = true; break; }
+        gLabels.removeChild(t);
+      }
+      if (now) litShown = placed;
+    }
+    if (litEdge && !litShown && !hideNow) {  // no room for its label: the step's number alone
+      const [, a, b] = litEdge;
+      callout(s.symbol + " = " + s.text, (w, h) => [0.5, 0.3, 0.7, 0.2, 0.8].map((f) =>
+        [a[0] + (b[0] - a[0]) * f - w / 2, a[1] + (b[1] - a[1]) * f - h / 2]), [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]);
+    }
+  }
+  // An edge's label: its weight (→ the updated weight from the update step on) and, once
+  // reached, the gradient, in the lesson's own symbols (∂L/∂W1[0][0]).
+  function edgeLines(e, withGrad, hidden) {
+    const w = known(e.w);
+    if (state.pass) return [symbolOf(e.w) + " = " + (w ? w.text : "?")];
+    const nw = e.new ? known(e.new) : null, g = e.grad ? known(e.grad) : null;
+    const lines = [symbolOf(e.w) + " = " + (w ? w.text : "?") + (nw ? " → " + nw.text : hidden && e.new && state.data.steps[state.step].name === e.new ? " → ?" : "")];
+    if (g && withGrad) lines.push(symbolOf(e.grad) + " = " + g.text);
+    else if (hidden && e.grad && state.data.steps[state.step].name === e.grad) lines.push(symbolOf(e.grad) + " = ?");
+    return lines;
   }
 
-  function unitRows(u) {
+  // A unit's rows: a, z, δ and its bias (→ its new value from the update step on); at a
+  // training step the pass's a, z and bias (no δ: that pass's backward is not on the sheet).
+  // ``widest``: the longest text each row can have, for sizing the boxes.
+  function unitRows(u, widest) {
     const rows = [];
-    const a = known(u.a);
-    rows.push([symbolOf(u.a) + " = " + (a ? a.text : "?"), "sym"]);
-    if (u.z) { const z = known(u.z); rows.push([symbolOf(u.z) + " = " + (z ? z.text : "?"), ""]); }
-    if (u.delta) { const d = known(u.delta); rows.push([symbolOf(u.delta) + " = " + (d ? d.text : "?"), ""]); }
-    if (u.bias) { const b = known(u.bias); rows.push([symbolOf(u.bias) + " = " + (b ? b.text : "?"), ""]); }
+    const show = (name) => (widest ? longest(name) : (known(name) || {}).text || "?");
+    rows.push([symbolOf(u.a) + " = " + show(u.a), "sym"]);
+    if (u.role === "input") return rows;
+    if (u.z) rows.push([symbolOf(u.z) + " = " + show(u.z), ""]);
+    if (u.delta && (widest || !state.pass)) rows.push([symbolOf(u.delta) + " = " + show(u.delta), ""]);
+    if (u.bias) {
+      const b = symbolOf(u.bias) + " = ";
+      if (widest) {  // the longer of the first pass's "b = 0.1 → 0.100278" and any pass's b
+        const v = state.data.values, first = b + (v[u.bias] || {}).text + (u.bias_new ? " → " + v[u.bias_new].text : "");
+        const later = b + longest(u.bias);
+        rows.push([first.length >= later.length ? first : later, ""]);
+      } else {
+        const nb = u.bias_new && !state.pass ? known(u.bias_new) : null;
+        rows.push([b + show(u.bias) + (nb ? " → " + nb.text : ""), ""]);
+      }
+    }
     return rows;
   }
-  function drawUnit(g0, u, p, bw, bh, lines, mark) {
-    const cls = "unit " + u.role + (mark.now.has(u.id) ? " now" : mark.reads.has(u.id) ? " reads" : "");
-    const g = el("g", { class: cls, "data-id": u.id, tabindex: "-1" });
-    g.appendChild(el("rect", { x: p[0] - bw / 2, y: p[1] - bh / 2, width: bw, height: bh, rx: 8 }));
-    let rows = unitRows(u);
-    if (lines === 1) rows = [[symbolOf(u.a), "sym"]];
-    // Only rows that fit whole: a cut-off number is worse than none (tap the unit for all).
-    rows = rows.filter(([text]) => textWidth(text, 12) <= bw - 6).slice(0, lines);
-    const y0 = p[1] - (rows.length - 1) * 7.5 + 4;
-    rows.forEach(([text, c], k) => {
-      g.appendChild(el("text", { x: p[0], y: y0 + 15 * k, "text-anchor": "middle", class: c }, text));
-    });
-    g.appendChild(el("title", {}, tipLines(u.id).join("\n")));
-    g0.appendChild(g);
+  function lossRows(loss, widest) {
+    const show = (name) => (widest ? longest(name) : (known(name) || {}).text || "?");
+    return [[loss.symbol + " = " + show("loss"), "sym"], ...loss.targets.map((t) => [symbolOf(t) + " = " + show(t), ""])];
   }
-  function drawLoss(g0, loss, p, bw, bh, lines, mark) {
-    const cls = "unit loss" + (mark.now.has("loss") ? " now" : mark.reads.has("loss") ? " reads" : "");
-    const g = el("g", { class: cls, "data-id": "loss" });
-    const rows = [];
-    const v = known("loss");
-    rows.push([loss.symbol + " = " + (v ? v.text : "?"), "sym"]);
-    for (const t of loss.targets) { const tv = known(t); rows.push([symbolOf(t) + " = " + (tv ? tv.text : "?"), ""]); }
-    const shown = rows.filter(([text]) => textWidth(text, 12) <= Math.max(bw, 110) - 6).slice(0, Math.max(lines, 2));
-    const hh = Math.max(bh, 15 * shown.length + 8), ww = Math.max(bw, 110);
-    g.appendChild(el("rect", { x: p[0] - ww / 2, y: p[1] - hh / 2, width: ww, height: hh, rx: 8 }));
-    shown.forEach(([text, c], k) => g.appendChild(el("text", { x: p[0], y: p[1] - (shown.length - 1) * 7.5 + 4 + 15 * k, "text-anchor": "middle", class: c }, text)));
-    g.appendChild(el("title", {}, tipLines("loss").join("\n")));
+  function drawBox(g0, cls, id, p, dims, rows) {
+    const [bw, bh] = dims;
+    const g = el("g", { class: cls, "data-id": id, tabindex: "-1" });
+    g.appendChild(el("rect", { x: p[0] - bw / 2, y: p[1] - bh / 2, width: bw, height: bh, rx: 8 }));
     g0.appendChild(g);
+    g.appendChild(el("title", {}, tipLines(id).join("\n")));
+    const text = (t, c) => g.appendChild(el("text", { x: p[0], "text-anchor": "middle", class: c }, t));
+    // each row whole, and cut at its " = " into two lines for a box too narrow for it whole
+    const texts = rows.map(([t, c]) => {
+      const i = t.indexOf(" = ");
+      return [[text(t, c)], i < 0 ? null : [text(t.slice(0, i), c), text("= " + t.slice(i + 3), c)]];
+    });
+    // Measured once every box is drawn (one layout for all), then: only rows that fit whole, a
+    // cut-off number is worse than none (tap the unit for all).
+    return () => {
+      const lines = Math.max(1, Math.floor((bh - 5) / 15));
+      const fit = (ts) => ts && ts.every((t) => t.getComputedTextLength() <= bw - 6);
+      const choice = texts.map(([whole, cut]) => (fit(whole) ? whole : fit(cut) ? cut : null));
+      const shown = [];
+      choice.forEach((ts) => { if (ts && shown.length + ts.length <= lines) shown.push(...ts); });
+      for (const [whole, cut] of texts) for (const t of [...whole, ...(cut || [])]) if (!shown.includes(t)) g.removeChild(t);
+      const y0 = p[1] - (shown.length - 1) * 7.5 + 4;
+      shown.forEach((t, k) => t.setAttribute("y", y0 + 15 * k));
+    };
+  }
+  function drawUnit(g0, u, p, dims, mark) {
+    const cls = "unit " + u.role + (mark.now.has(u.id) ? " now" : mark.reads.has(u.id) ? " reads" : "");
+    return drawBox(g0, cls, u.id, p, dims, unitRows(u, false));
+  }
+  function drawLoss(g0, loss, p, dims, mark) {
+    const cls = "unit loss" + (mark.now.has("loss") ? " now" : mark.reads.has("loss") ? " reads" : "");
+    return drawBox(g0, cls, "loss", p, dims, lossRows(loss, false));
   }
 
   function tipLines(id) {  // every number the element shows, as far as the steps have come
@@ -547,10 +737,16 @@
       for (const c of net.columns) for (const u of c.units) net.byId[u.id] = ["unit", u];
     }
     const out = [];
-    const add = (name, prefix) => { const v = known(name); out.push((prefix || symbolOf(name)) + " = " + (v ? v.text : "?")); };
+    if (state.pass) out.push(caption(state.data.steps[state.step]) + ":");
+    const add = (name, prefix) => {
+      if (!name) return;
+      const v = known(name);
+      if (state.pass && !v) return;  // a number this pass does not have (its δ, its gradient)
+      out.push((prefix || symbolOf(name)) + " = " + (v ? v.text : "?"));
+    };
     if (!net) return out;
     if (id === "loss") {
-      add("loss");
+      add("loss", net.loss.symbol);
       for (const t of net.loss.targets) add(t);
       return out;
     }
@@ -558,16 +754,16 @@
     const edge = kind === "edge" ? item : null;
     if (edge) {
       if (!edge.w) return out;
-      add(edge.w); add("dL/d" + edge.w); add(edge.w + " (updated)");
+      add(edge.w); add(edge.grad); add(edge.new);
       return out;
     }
-    if (kind === "bias") { add(item.symbol); add("dL/d" + item.symbol); return out; }
+    if (kind === "bias") { add(item.symbol); add(item.grad); add(item.new); return out; }
     if (kind === "unit") {
       const u = item;
       if (u.z) add(u.z);
       add(u.a);
       if (u.delta) add(u.delta);
-      if (u.bias) { add(u.bias); add("dL/d" + u.bias); }
+      if (u.bias) { add(u.bias); add(u.bias_grad); add(u.bias_new); }
     }
     return out;
   }
@@ -649,7 +845,8 @@
     const unit = net.columns.flatMap((c) => c.units).find((u) => u.id === id);
     const d = unit && unit.delta ? state.data.values[unit.delta] : null;
     state.gradsShown = d && d.step <= state.step;
-    $("lab-drill-title").textContent = "The computation graph of unit " + (unit ? unit.symbol : "") + (state.gradsShown ? "" : " (grad after its δ step)");
+    $("lab-drill-title").textContent = "The computation graph of unit " + (unit ? unit.symbol : "") +
+      (s.after ? " (its numbers: the first pass, before training)" : state.gradsShown ? "" : " (grad after its δ step)");
     drawGraph($("lab-drill-svg"), state.data.graphs[id], false);
   }
 

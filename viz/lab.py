@@ -44,6 +44,9 @@ DEFAULT_STEPS = 10  # further training steps: the loss curve's length
 LARGE_LESSON = 100  # parameters; past this the default curve is shorter (a graph per step)
 LARGE_LESSON_STEPS = 5
 MAX_LAB_STEPS = 200
+# Numbers of the training passes a response carries for the picture (each pass: every parameter,
+# z, a, input, target and the loss); a wide lesson carries its first few passes only.
+MAX_PASS_NUMBERS = 20_000
 DEFAULT_LESSON = "2-2-1"
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -277,12 +280,14 @@ def _lesson_response(
         steps = LARGE_LESSON_STEPS if large else DEFAULT_STEPS
     lesson = build_lesson(spec, lr=lr, parameters=parameters)
     # The numbers the source printed are about its own numbers: with edits they are not.
-    explanation = explain_lesson(lesson, steps=steps, compare_printed=None if not edits else False)
+    explanation = explain_lesson(lesson, steps=steps, compare_printed=None if not edits else False,
+                                 keep_passes=_passes_kept(spec))  # fmt: skip
     lesson = explanation.example
     network = _network(lesson)
     names = _element_names(lesson)
     steps_out = _steps(explanation, names)
     values = _values(explanation, steps_out)
+    _name_network_numbers(network, values)
     return _with_code({
         **_lesson_head("lesson", source, edits, steps, explanation, lesson.error_sign),
         "curve": _curve(explanation, steps_out, "loss"),
@@ -290,6 +295,7 @@ def _lesson_response(
         "steps": steps_out,
         "sections": _sections(steps_out),
         "values": values,
+        "passes": _passes(explanation, steps_out, network),
         "network": network,
         "graphs": {unit["id"]: _unit_graph(lesson, unit["id"]) for unit in _all_units(network)},
     }, code, lambda: _code().lesson_code(explanation, _command(source)))
@@ -363,6 +369,65 @@ def _curve(explanation: Explanation, steps_out: list[dict[str, Any]], loss_step:
 
 def _text(x: float) -> str:
     return format_number(x)
+
+
+def _pass_size(spec: LessonSpec) -> int:
+    """How many numbers one training pass of the picture holds."""
+    units = sum(layer.units for layer in spec.layers)
+    return len(spec.parameter_names()) + 2 * units + len(spec.inputs) + len(spec.targets) + 1
+
+
+def _passes_kept(spec: LessonSpec) -> int:
+    """How many training passes a response carries: all of them, up to MAX_PASS_NUMBERS."""
+    return max(1, MAX_PASS_NUMBERS // _pass_size(spec))
+
+
+def _name_network_numbers(network: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Give each edge, unit and shared bias the names of its gradient and updated value (None
+    where the lesson has no such step), so the page never builds a name from another."""
+
+    def named(name: str) -> str | None:
+        return name if name in values else None
+
+    for edge in network["edges"]:
+        w = edge["w"]
+        edge["grad"] = named(f"dL/d{w}") if w else None
+        edge["new"] = named(f"{w} (updated)") if w else None
+    for unit in _all_units(network):
+        b = unit["bias"]
+        unit["bias_grad"] = named(f"dL/d{b}") if b else None
+        unit["bias_new"] = named(f"{b} (updated)") if b else None
+    for bias in network["biases"]:
+        bias["grad"] = named(f"dL/d{bias['symbol']}")
+        bias["new"] = named(f"{bias['symbol']} (updated)")
+
+
+def _passes(
+    explanation: Explanation, steps_out: list[dict[str, Any]], network: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The network as each training step leaves it: ``{"after": k, "step": index, "values":
+    {name: {"value", "text"}}}`` with every number the picture shows (weights, biases, inputs,
+    a, z, targets, the loss), each from the engine's own run of the lesson; the training step
+    records ``"after": k`` (and ``"pass"``: whether its numbers are here)."""
+    shown: set[str] = {"loss", *network["loss"]["targets"]}
+    for edge in network["edges"]:
+        if edge["w"]:
+            shown.add(edge["w"])
+    for unit in (u for column in network["columns"] for u in column["units"]):
+        shown.update(n for n in (unit.get("a"), unit.get("z"), unit.get("bias")) if n)
+    shown.update(b["symbol"] for b in network["biases"])
+    training = [s for s in steps_out if s["section"] == SECTION_TRAINING]
+    out = []
+    for k, step in enumerate(training, start=1):
+        step["after"] = k
+        step["pass"] = k <= len(explanation.passes)
+        if not step["pass"]:
+            continue
+        numbers = explanation.passes[k - 1]
+        out.append({"after": k, "step": step["index"],
+                    "values": {name: {"value": numbers[name], "text": _text(numbers[name])}
+                               for name in sorted(shown) if name in numbers}})  # fmt: skip
+    return out
 
 
 def _unit_id(layer: int, unit: int) -> str:

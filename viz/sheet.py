@@ -167,6 +167,9 @@ class Explanation:
     printed_comparisons: list[Comparison] | None  # None: the source printed no numbers
     given: dict[str, float] = field(default_factory=dict)
     given_groups: list[list[str]] = field(default_factory=list)  # names, one line each
+    # The network's numbers after 1, 2, ... updates (parameters, every z and a, targets, the
+    # loss), for the first ``keep_passes`` training steps only (see explain_lesson).
+    passes: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def lesson(self) -> Lesson:
@@ -518,7 +521,8 @@ class _PlainBuilder:
 
 
 def _training_run(
-    lesson: Lesson, start: Mapping[str, float], steps: int
+    lesson: Lesson, start: Mapping[str, float], steps: int, passes: list | None = None,
+    keep: int = 0,
 ) -> Iterator[tuple[float, dict[str, float]]]:
     """The loss at the parameters ``start`` (after one update) and after each further update,
     ``steps`` in all, each with the value of every output and target (by symbol).
@@ -526,16 +530,24 @@ def _training_run(
     The same graph as :func:`nn.lesson.build_lesson` builds - the same operations on the same
     operands in the same order, and the lesson's own loss function - so the same numbers, bit
     for bit (tests/test_long_runs.py checks it against iterate_lesson); but with plain
-    unlabelled Values, which makes a step about five times cheaper.
+    unlabelled Values, which makes a step about five times cheaper. The first ``keep`` steps
+    also append every named number of their pass to ``passes`` (see :func:`_plain_graph`).
     """
     spec = lesson.spec
-    loss, numbers, parameters = _plain_graph(spec, start)
+
+    def every(k: int) -> dict[str, float] | None:
+        if passes is None or k > keep:
+            return None
+        passes.append({})
+        return passes[-1]
+
+    loss, numbers, parameters = _plain_graph(spec, start, every(1))
     yield loss.data, numbers
     for k in range(2, steps + 1):
         loss.backward()
         values = {name: p.data - lesson.lr * p.grad for name, p in parameters}
         _check_finite(values, k)
-        loss, numbers, parameters = _plain_graph(spec, values)  # one graph per step
+        loss, numbers, parameters = _plain_graph(spec, values, every(k))  # one graph per step
         yield loss.data, numbers
 
 
@@ -550,9 +562,11 @@ def _check_finite(values: Mapping[str, float], updates: int) -> None:
 
 
 def _plain_graph(
-    spec: LessonSpec, values: Mapping[str, float]
+    spec: LessonSpec, values: Mapping[str, float], every: dict[str, float] | None = None
 ) -> tuple[Value, dict[str, float], list[tuple[str, Value]]]:
-    """The lesson's forward pass and loss as unlabelled Values (see :func:`_training_run`)."""
+    """The lesson's forward pass and loss as unlabelled Values (see :func:`_training_run`);
+    ``every``, when given, receives each parameter, bias, input, target, z and a by symbol,
+    and the loss as ``"loss"`` (what the lab's picture shows of a training step)."""
     g = _PlainBuilder()
     x = [Value(v) for v in spec.inputs]
     t = [Value(v) for v in spec.targets]
@@ -582,6 +596,8 @@ def _plain_graph(
                 for i in range(layer.fan_in)
             ]
             zs.append(g.sum([p * q for p, q in pairs]) + b[j])
+        if every is not None:
+            every.update(zip(layer.z_symbols, (z.data for z in zs)))
         if layer.activation == "softmax":
             exps = [z.exp() for z in zs]
             total = g.sum(exps)
@@ -592,21 +608,29 @@ def _plain_graph(
             current = [z.leaky_relu(layer.leaky_slope) for z in zs]
         else:
             current = [getattr(z, layer.activation)() for z in zs]
+        if every is not None:
+            every.update(zip(layer.a_symbols, (a.data for a in current)))
     loss = lesson_loss(g, spec, current, t)
+    if every is not None:
+        every.update((s, v.data) for s, v in leaves.items())
+        every.update(zip(spec.input_symbols, spec.inputs))
+        every.update(zip(spec.target_symbols, spec.targets))
+        every["loss"] = loss.data
     numbers = dict(zip(spec.layers[-1].a_symbols, (y.data for y in current)))
     numbers.update(zip(spec.target_symbols, spec.targets))
     return loss, numbers, parameters
 
 
 def explain_lesson(
-    lesson: Lesson, steps: int = 5, compare_printed: bool | None = None
+    lesson: Lesson, steps: int = 5, compare_printed: bool | None = None, keep_passes: int = 0
 ) -> Explanation:
     """Run a lesson through the engine and list every number with its formula.
 
     ``lesson`` must be freshly built (``backward()`` not yet called); it is left after one
     backward pass. ``steps``: how many further training iterations' losses to list (0 to
     MAX_STEPS). ``compare_printed``: show the numbers the source printed beside the true ones
-    (default: on when the lesson lists some).
+    (default: on when the lesson lists some). ``keep_passes``: keep every named number of the
+    first that many training steps in ``Explanation.passes`` (the lab draws them).
     """
     if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0:
         too_much = work_problem("--steps", steps, len(lesson.parameters))
@@ -636,7 +660,8 @@ def explain_lesson(
     training = []
     fixed = {leaf.label for leaf in (*lesson.inputs, *lesson.constants)}
     shown = {op: symbol(op, lesson.loss_symbol) for op in loss_operands}
-    run = _training_run(lesson, updated, steps) if steps else ()
+    passes: list[dict[str, float]] = []
+    run = _training_run(lesson, updated, steps, passes, keep_passes) if steps else ()
     for k, (loss_value, data) in enumerate(run, start=1):
         plural = "update" if k == 1 else "updates"
         operands = tuple(
@@ -671,6 +696,7 @@ def explain_lesson(
         compare_printed=compare_printed,
         printed_comparisons=comparisons,
         given=given,
+        passes=passes,
     )
 
 
