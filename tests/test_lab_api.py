@@ -284,3 +284,12 @@ def test_lab_server_answers_only_its_page_and_api_and_stops_on_ctrl_c():
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "Traceback" not in err and "stopped" in err
+
+
+def test_the_heading_names_the_lesson_once():
+    # The 2-2-1 lesson's title starts with its name: the heading is the title alone; a title
+    # that does not (rnn's) follows the name.
+    assert handle({"lesson": {"builtin": "2-2-1"}})["title"] == (
+        "2-2-1 sigmoid network, squared error (the backpropagation case study)"
+    )
+    assert handle({"lesson": {"builtin": "rnn"}})["title"].startswith("rnn: A recurrent unit")

@@ -337,6 +337,14 @@ def _with_code(response: dict[str, Any], wanted: bool, make: Callable[[], Any]) 
     return response
 
 
+def _title(name: str, title: str) -> str:
+    """The page's heading: the title, after the lesson's name unless the title starts with it
+    ("2-2-1 sigmoid network, ...", not "2-2-1: 2-2-1 sigmoid network, ...")."""
+    if not title or title == name:
+        return name
+    return title if title.startswith(name + " ") else f"{name}: {title}"
+
+
 def _lesson_head(
     kind: str, source: object, edits: Mapping[str, float], steps: int,
     explanation: Explanation, error_sign: int,
@@ -349,7 +357,7 @@ def _lesson_head(
         "kind": kind,
         "request": {"lesson": source, "edits": {k: _text(v) for k, v in edits.items()},
                     "steps": steps},  # fmt: skip
-        "title": f"{lesson.name}: {lesson.title}",
+        "title": _title(lesson.name, lesson.title),
         "source": lesson.source,
         "notes": list(explanation.notes),
         "loss_symbol": explanation.loss_symbol,
