@@ -133,6 +133,9 @@ def _check_whole_steps_and_collector(model, optimizer):
     assert _state(model, optimizer) == _after_whole_steps(optimizer.steps)
 
 
+RETRY = 0.05  # seconds between further interrupts, while fit goes on after a dropped one
+
+
 def _interrupt_fit(delays: list[float]):
     """Run fit in this (the main) thread with a real signal after each delay.
 
@@ -143,6 +146,11 @@ def _interrupt_fit(delays: list[float]):
     handler raises KeyboardInterrupt as Python's SIGINT handler does, and arms the next delay
     first, so that a second interrupt can land while the first is being cleaned up. Only while
     fit may be running: one that comes after fit has stopped is dropped.
+
+    An interrupt that lands inside a garbage-collector callback (hypothesis registers one) is
+    reported and dropped by Python, as a real Ctrl-C there would be, and fit goes on. So after
+    the given delays the handler keeps interrupting every RETRY seconds until fit has stopped: a
+    dropped interrupt is followed by another, and fit always ends interrupted.
     """
     armed = [True]
     later = [max(d, 1e-6) for d in delays[1:]]  # setitimer(0) would switch the timer off
@@ -150,18 +158,19 @@ def _interrupt_fit(delays: list[float]):
     def handler(signum, frame):
         if not armed[0]:
             return
-        if later:
-            signal.setitimer(signal.ITIMER_REAL, later.pop(0))
+        signal.setitimer(signal.ITIMER_REAL, later.pop(0) if later else RETRY)
         raise KeyboardInterrupt
 
     model, optimizer = _model_and_optimizer()
     previous = signal.signal(signal.SIGALRM, handler)
     interrupted = False
     try:
-        signal.setitimer(signal.ITIMER_REAL, max(delays[0], 1e-6))
-        fit(model, X, Y, optimizer=optimizer, epochs=5_000, progress=False)  # outlasts the delays
-    except KeyboardInterrupt:
-        armed[0] = False
+        try:
+            signal.setitimer(signal.ITIMER_REAL, max(delays[0], 1e-6))
+            fit(model, X, Y, optimizer=optimizer, epochs=5_000, progress=False)  # outlasts them
+        finally:
+            armed[0] = False  # the first thing after fit, however it ends
+    except KeyboardInterrupt:  # from fit, or a retry landing just before the line above
         interrupted = True
     finally:
         armed[0] = False

@@ -5,16 +5,29 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from autograd import Value, gradcheck, gradgradcheck, trace_backward
+from autograd import Value, gradcheck, gradgradcheck, topological_order, trace_backward
 from tests.randgraph import build, recipes
+
+# Central differences resolve a gradient only while every number on the way is small: a node
+# of 3.7e11 rounds by 6e-5, which a step of 1e-6 turns into an error of 30 (hypothesis found
+# graphs like (x⁴ · x⁴ + 1) ** (0.3 x⁴) at x = 2). Below 1e3 a node rounds by under 1.2e-13.
+SMALL = 1e3
+
+
+def _finite_differences_can_tell(recipe) -> bool:
+    leaves = [Value(x) for x in recipe[0]]
+    root = build(recipe, leaves)
+    root.backward()
+    return all(abs(v.data) < SMALL and abs(v.grad) < SMALL for v in topological_order(root))
 
 
 @settings(max_examples=150, deadline=None)
 @given(recipes)
 def test_random_graphs_pass_gradcheck(recipe):
+    assume(_finite_differences_can_tell(recipe))
     leaves = [Value(x) for x in recipe[0]]
     gradcheck(lambda *xs: build(recipe, list(xs)), leaves, eps=1e-6, atol=1e-5, rtol=1e-3)
 
@@ -77,6 +90,7 @@ def test_backward_create_graph_gives_the_floats_of_backward_on_random_graphs(rec
 @settings(max_examples=40, deadline=None)
 @given(recipes)
 def test_random_graphs_pass_gradgradcheck(recipe):
+    assume(_finite_differences_can_tell(recipe))
     leaves = [Value(x) for x in recipe[0]]
     gradgradcheck(lambda *xs: build(recipe, list(xs)), leaves, eps=1e-5, atol=1e-4, rtol=1e-3)
 
