@@ -27,7 +27,7 @@ import numpy as np
 
 from autograd import Value
 from autograd.compile import build_program, make_function, write_program
-from nn.losses import l2_penalty
+from nn.losses import l2_penalty_numbers
 from nn.mlp import MLP
 from nn.module import Module
 from nn.optim import Optimizer
@@ -111,7 +111,7 @@ def _shifted(t: float, k: int, loss_name: str) -> float:
 
 
 class _Compiled:
-    """The compiled per-sample program (and the L2 term's), and the step that runs them."""
+    """The compiled per-sample program, and the step that runs it (and the L2 term, as numbers)."""
 
     def __init__(
         self,
@@ -166,19 +166,15 @@ class _Compiled:
         except ValueError as error:
             raise _CannotCompileError(str(error)) from None
         self.rows = [(*x, *t) for x, t in zip(samples, self.targets)]
-        self.l2 = None
-        if alpha:
-            penalty = l2_penalty(self.params, alpha)
-            l2_program = build_program(penalty, self.params, accumulate=True, seed="seed")
-            self.l2 = make_function(write_program(l2_program, "batch", shared=shared))
 
     def __call__(self, index: list[int]) -> tuple[float, np.ndarray] | None:
         params = self.params
         data = tuple(p.data for p in params)
         grads = (0.0,) * len(params)
-        check = 0.0
-        if self.l2 is not None:  # backward() reaches the L2 term first: its terms come first
-            (penalty,), _, grads, check = self.l2(data, ((),), 1.0, grads)
+        penalty = 0.0
+        if self.alpha:  # backward() reaches the L2 term first: its terms come first
+            penalty, first = l2_penalty_numbers(data, self.alpha)
+            grads = tuple(first)
         n = len(index)
         seed = 1.0 if n == 1 else 1.0 / n  # the gradient of the mean at each sample's loss
         rows = [self.rows[i] for i in reversed(index)]  # the last first, as backward() visits
@@ -191,9 +187,9 @@ class _Compiled:
             total = total + term
         if n > 1:
             total = total * (1.0 / n)
-        if self.l2 is not None:
+        if self.alpha:
             total = total + penalty
-        if not math.isfinite(check + c + total + sum(grads) + sum(data)):
+        if not math.isfinite(c + total + sum(grads) + sum(data)):
             return None  # the engine takes the batch, and warns as it does
         for p, g in zip(params, grads):
             p.grad = g

@@ -6,11 +6,14 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from autograd import NonFiniteWarning
+from autograd import NonFiniteWarning, Value
 from nn import MLP
 from nn.compiled_fit import CompiledFitWarning
 from nn.data import moons, signed_labels
+from nn.losses import l2_penalty, l2_penalty_numbers
 from nn.training import fit
 
 
@@ -108,3 +111,20 @@ def test_an_overflowing_loss_warns_and_refuses_the_update_as_fit_does():
             fit(model, xs, y, loss="mse", optimizer="sgd", lr=0.1, epochs=3, compiled=compiled)
         out.append((str(error.value), [p.data for p in model.parameters()]))
     assert out[0] == out[1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=40),
+    st.sampled_from([1e-4, 0.5, 3.0]),
+)
+def test_the_l2_term_as_numbers_is_the_engines_to_the_last_bit(values, alpha):
+    # fit(compiled=True) computes alpha * sum(p * p) and its gradient without a graph; each
+    # number must be backward()'s exactly (and 2 * alpha * p, the derivative, to rounding).
+    params = [Value(v) for v in values]
+    penalty = l2_penalty(params, alpha)
+    penalty.backward()
+    value, grads = l2_penalty_numbers(values, alpha)
+    assert value == penalty.data
+    assert grads == [p.grad for p in params]
+    assert grads == pytest.approx([2.0 * alpha * v for v in values], rel=1e-15, abs=1e-300)
