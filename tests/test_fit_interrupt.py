@@ -39,8 +39,14 @@ _TRAINING = (*_ENGINE, os.path.join("nn", "training.py"), os.path.join("nn", "op
 class _Injector:
     """Raises KeyboardInterrupt at the given counts of lines executed in the given files."""
 
-    def __init__(self, files: tuple[str, ...], at: set[int]) -> None:
+    def __init__(
+        self, files: tuple[str, ...], at: set[int], watch: str = "", calls_only: bool = False
+    ) -> None:
         self.files, self.at, self.lines, self.fired = files, at, 0, 0
+        self.watch, self.seen = watch, 0  # the count at which a line starting so first ran
+        # Only where CPython delivers Ctrl-C: a call (on entering the callee or after a built-in
+        # returns) or a loop's jump back; never at `x = None`, `try:`, `except ...:`, `raise`.
+        self.calls_only = calls_only
 
     def __call__(self, frame, event, arg):
         if not frame.f_code.co_filename.endswith(self.files):
@@ -49,7 +55,11 @@ class _Injector:
         # A `with` line comes just before a lock's release: Ctrl-C is never delivered there
         # (see tests/test_engine_interrupt.py); injecting it would be the injector's fault.
         if event == "line" and not line.startswith("with "):
+            if self.calls_only and "(" not in line and not line.startswith(("while ", "for ")):
+                return self
             self.lines += 1
+            if self.watch and not self.seen and line.startswith(self.watch):
+                self.seen = self.lines
             if self.lines in self.at:
                 self.fired += 1
                 raise KeyboardInterrupt
@@ -219,3 +229,25 @@ def test_injected_interrupts_twice_anywhere_in_fit(where, gap):
     # and the next fit works, and gives back the collector
     fit(model, X, Y, optimizer=optimizer, epochs=1, progress=False)
     assert gc.isenabled()
+
+
+def test_two_interrupts_at_every_line_around_the_collectors_resume():
+    # fit's step ends in a finally that turns the collector back on; it runs on every step, so
+    # the first Ctrl-C can land in it on a step that went well, and the second just after it.
+    # Every first line from a few before the resume to a few after, every second 1-8 lines
+    # later: the collector is back on and the model at the end of a whole step. (A retry loop
+    # there let the second escape at the loop's jump back, and left the collector off.)
+    def train(model, optimizer, injector):
+        with contextlib.suppress(KeyboardInterrupt):
+            injector.run(lambda: fit(model, X, Y, optimizer=optimizer, epochs=2, progress=False))
+
+    counter = _Injector(_TRAINING, set(), watch="_PAUSE_COLLECTOR.resume()", calls_only=True)
+    train(*_model_and_optimizer(), counter)
+    assert counter.seen, "the collector's resume was not found in fit"
+    for first in range(counter.seen - 3, counter.seen + 6):
+        for gap in range(1, 9):
+            model, optimizer = _model_and_optimizer()
+            injector = _Injector(_TRAINING, {first, first + gap}, calls_only=True)
+            train(model, optimizer, injector)
+            assert injector.fired >= 1
+            _check_whole_steps_and_collector(model, optimizer)
