@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import tempfile
@@ -31,30 +30,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.browser import start_chromium  # noqa: E402
+from tests.lessons import wide_lesson  # noqa: E402
 from viz.lab import handle, lab_page  # noqa: E402
 from viz.lab_server import LabServer  # noqa: E402
 
 READY_LIMIT_S = 0.5
 RECOMPUTE_LIMIT_S = 0.3
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
-
-def wide_lesson(sizes: tuple[int, ...] = (2, 16, 16, 1)) -> str:
-    """A 2-16-16-1 lesson as JSON text (the same as tests/test_lab_browser.py's)."""
-    layers = []
-    for n, (fan_in, units) in enumerate(zip(sizes, sizes[1:])):
-        weights = [[round(math.sin(1.7 * j + 0.9 * i + n) * 0.5, 3) for i in range(fan_in)]
-                   for j in range(units)]  # fmt: skip
-        last = n == len(sizes) - 2
-        layers.append({"activation": "sigmoid" if last else "tanh",
-                       "orientation": "[unit][input]", "weights": weights,
-                       "biases": [0.1] * units})  # fmt: skip
-    return json.dumps({
-        "name": "2-16-16-1", "title": "a wide network", "source": "a generated example",
-        "learning_rate": 0.5, "inputs": [0.5, -0.3], "targets": [0.8], "layers": layers,
-        "loss": {"kind": "squared_error"},
-    })  # fmt: skip
 
 
 LESSONS = {
@@ -81,17 +63,8 @@ def time_python(request: dict, symbol: str, runs: int) -> dict:
 
 
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1280,800",
-                 f"--user-data-dir={tempfile.mkdtemp()}"):  # fmt: skip
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    """Debian's headless Chromium at 1280x800, started as the browser tests start it."""
+    return start_chromium(Path(tempfile.mkdtemp()), "--window-size=1280,800")
 
 
 def time_browser(driver, request: dict, symbol: str, runs: int) -> dict:

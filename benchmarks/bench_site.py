@@ -37,10 +37,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.browser import start_chromium  # noqa: E402
 from viz import site  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 WARM_LIMIT_S = 5.0
 RECOMPUTE_LIMIT_S = 1.0
 
@@ -111,26 +110,9 @@ class CountingServer(http.server.ThreadingHTTPServer):
 
 
 def browser(profile: Path, size: tuple[int, int] = (1280, 800)):
-    """Headless Debian Chromium with its own profile (so a second visit finds a warm cache)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--window-size={size[0]},{size[1]}",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    """Headless Debian Chromium with its own profile (so a second visit finds a warm cache),
+    started as the browser tests start it."""
+    return start_chromium(profile, f"--window-size={size[0]},{size[1]}")
 
 
 def cpu_seconds(root: int) -> float:

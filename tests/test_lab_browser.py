@@ -11,6 +11,7 @@ import pytest
 
 from nn.examples import build_example
 from tests.browser import ARTIFACTS, HAVE_CHROMIUM, NEEDS_CHROMIUM, start_chromium
+from tests.lessons import wide_lesson
 from tests.test_lab_api import hand_2_2_1
 from viz.example_command import TEMPLATE
 from viz.lab import DEFAULT_STEPS, lab_page
@@ -284,23 +285,6 @@ def test_the_offline_page_steps_without_a_server_and_offers_no_editing(browser, 
     assert step_value(browser, "f") == pytest.approx(f, rel=1e-5)
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
-
-
-def wide_lesson(sizes=(2, 16, 16, 1)) -> str:
-    """A 2-16-16-1 lesson (tanh hidden layers) as JSON text, weights from a fixed formula."""
-    layers = []
-    for n, (fan_in, units) in enumerate(zip(sizes, sizes[1:])):
-        weights = [[round(math.sin(1.7 * j + 0.9 * i + n) * 0.5, 3) for i in range(fan_in)]
-                   for j in range(units)]  # fmt: skip
-        last = n == len(sizes) - 2
-        layers.append({"activation": "sigmoid" if last else "tanh",
-                       "orientation": "[unit][input]", "weights": weights,
-                       "biases": [0.1] * units})  # fmt: skip
-    return json.dumps({
-        "name": "2-16-16-1", "title": "a wide network", "source": "a generated example",
-        "learning_rate": 0.5, "inputs": [0.5, -0.3], "targets": [0.8], "layers": layers,
-        "loss": {"kind": "squared_error"},
-    })  # fmt: skip
 
 
 def test_tapping_a_unit_shows_its_numbers_so_far(browser, lab):

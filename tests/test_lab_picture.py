@@ -4,11 +4,11 @@ updates left it, and the edges name their gradient and updated weight; all check
 
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
 
+from tests.lessons import wide_lesson
 from viz.lab import MAX_PASS_NUMBERS, handle
 
 
@@ -150,23 +150,8 @@ def test_the_2_2_2_walkthrough_after_one_update():
     assert first["b1"]["value"] == 0.35 and first["b2"]["value"] == 0.6
 
 
-def wide_lesson_text(units: int) -> str:
-    """A 2-units-units-1 tanh lesson, weights from a fixed formula."""
-    sizes = (2, units, units, 1)
-    layers = []
-    for n, (fan_in, out) in enumerate(zip(sizes, sizes[1:])):
-        weights = [[round(math.sin(1.3 * j + 0.7 * i + n) * 0.4, 3) for i in range(fan_in)]
-                   for j in range(out)]  # fmt: skip
-        layers.append({"activation": "sigmoid" if n == 2 else "tanh",
-                       "orientation": "[unit][input]", "weights": weights,
-                       "biases": [0.1] * out})  # fmt: skip
-    return json.dumps({"name": "wide", "title": "wide", "source": "generated",
-                       "learning_rate": 0.1, "inputs": [0.5, -0.3], "targets": [0.8],
-                       "layers": layers, "loss": {"kind": "squared_error"}})  # fmt: skip
-
-
 def test_a_big_lesson_carries_its_first_passes_only_and_says_which():
-    text = wide_lesson_text(32)  # 32·2 + 32·32 + 32 + 32 + 32 + 1 = 1185 parameters
+    text = wide_lesson((2, 32, 32, 1))  # 32·2 + 32·32 + 32 + 32 + 32 + 1 = 1185 parameters
     response = handle({"lesson": {"file": {"name": "w.json", "text": text}}, "steps": 100})
     assert response["ok"], response.get("error")
     numbers = sum(len(p["values"]) for p in response["passes"])

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import ARTIFACTS, HAVE_CHROMIUM, NEEDS_CHROMIUM, start_chromium
-from tests.test_lab_browser import DESKTOP, PHONE, open_page, wide_lesson
+from tests.lessons import wide_lesson
+from tests.test_lab_browser import DESKTOP, PHONE, open_page
 from tests.test_lab_picture import expected_pass, sgd_2_2_1
 from viz.lab import handle, lab_page
 
