@@ -231,7 +231,7 @@ def _chain_rule(root: Value, order: list[Value], leaves: list[Value]) -> None:
             parents, local = _local_floats(node)
             masks = op.masks
             for parent, d in zip(parents, local):
-                if d == 0.0 and masks:  # see ops.Op: 0 passes nothing, even 0 * inf
+                if masks and d == 0.0:  # see ops.Op: 0 passes nothing, even 0 * inf
                     check += g
                     continue
                 parent.grad += d * g

@@ -52,7 +52,7 @@ def gradients(
             local = op.local_graph(node, *parents) if create_graph else node.local_grads()
             for parent, d in zip(parents, local):
                 old = grads.get(parent)
-                if type(d) is float and d == 0.0 and op.masks:  # see ops.Op: passes exactly 0
+                if op.masks and type(d) is float and d == 0.0:  # see ops.Op: passes exactly 0
                     if old is None:
                         grads[parent] = 0.0
                     continue
