@@ -362,6 +362,34 @@ def test_a_new_op_compiles_from_its_own_rule_with_no_change_to_the_compiler():
         assert d == pytest.approx(2.0 / (1 + abs(u)) ** 2 + 1.0, rel=1e-15)
 
 
+def test_a_new_masking_op_passes_exactly_0_where_its_slope_is_0_in_every_pass():
+    # An op that masks (as relu does) with a slope that is an expression, not a branch: the
+    # compiled program must test it for 0 as backward() does. ramp(x) = x * x for x > 0, else
+    # 0; slope 2x there, 0 elsewhere: an infinite gradient arriving at x <= 0 passes 0.
+    from autograd.ops import Op
+    from autograd.value import _unary
+
+    ramp = Op(
+        "ramp",
+        rules=("d ramp(x)/dx = 2x if x > 0 else 0",),
+        operands=("x",),
+        forward="x * x if x > 0.0 else 0.0",
+        local=("2.0 * out ** 0.5 if out > 0.0 else out",),  # 0.0 (out) where it is off
+        masks=True,
+    )
+    x = Value(-1.0, "x")
+    y = _unary(ramp, x).sqrt()  # d sqrt/d ramp is infinite where ramp is 0
+    program = make_function(write_program(build_program(y, [x])))  # the program itself
+    out, (d,), check = program(-1.0)
+    assert (out, d) == (0.0, 0.0) and math.isinf(check)  # 0, not 0 * inf = NaN; inf on the way
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonFiniteWarning)
+        y.backward()
+    assert x.grad == 0.0
+    out, (d,), _ = program(3.0)  # sqrt(x²) = x: slope 1
+    assert out == 3.0 and d == pytest.approx(1.0, rel=1e-15)
+
+
 def test_a_deep_chain_compiles_and_an_op_too_wide_for_python_is_one_line():
     x = Value(0.1, "x")
     y = x
